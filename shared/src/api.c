@@ -1,0 +1,302 @@
+#include "swarm/api.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SWARM_VERSION "0.1.0"
+
+static void reply(swarm_http_response *resp, int status, cJSON *body)
+{
+    resp->status = status;
+    resp->body = cJSON_PrintUnformatted(body);
+    resp->body_len = resp->body ? strlen(resp->body) : 0;
+    cJSON_Delete(body);
+    if (!resp->body) { /* out of memory: a static-shaped answer still goes out */
+        resp->status = 500;
+        resp->body = strdup("{\"error\":\"out of memory\"}");
+        resp->body_len = resp->body ? strlen(resp->body) : 0;
+    }
+}
+
+void swarm_api_error(swarm_http_response *resp, int status, const char *message)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "error", message);
+    reply(resp, status, o);
+}
+
+/* Add/delete replies carry ok and message (what NeuroSwarm clients read) and, on refusals,
+ * error (what every swarm error carries). */
+static void reply_ok_message(swarm_http_response *resp, int status, bool ok, const char *message,
+                             const swarm_peer *peer);
+
+static cJSON *peer_json(const swarm_peer *p)
+{
+    char added[32], seen[32];
+    swarm_iso_time(p->added_at, added);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "id", p->id);
+    cJSON_AddStringToObject(o, "host", p->host);
+    cJSON_AddNumberToObject(o, "port", p->port);
+    cJSON_AddStringToObject(o, "nodeType", p->node_type[0] ? p->node_type : "unknown");
+    if (p->node_id[0])
+        cJSON_AddStringToObject(o, "nodeId", p->node_id);
+    else
+        cJSON_AddNullToObject(o, "nodeId");
+    cJSON_AddStringToObject(o, "source", swarm_peer_source_name(p->source));
+    cJSON_AddStringToObject(o, "addedAt", added);
+    if (p->last_seen) {
+        swarm_iso_time(p->last_seen, seen);
+        cJSON_AddStringToObject(o, "lastSeen", seen);
+    } else {
+        cJSON_AddNullToObject(o, "lastSeen");
+    }
+    cJSON_AddStringToObject(o, "status", swarm_peer_status_name(p->status));
+    cJSON_AddNumberToObject(o, "failures", p->failures);
+    return o;
+}
+
+static cJSON *node_json(swarm_node *node, swarm_time now)
+{
+    const swarm_config *cfg = swarm_node_config(node);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "nodeId", swarm_node_id(node));
+    cJSON_AddStringToObject(o, "nodeType", swarm_node_type_name(node));
+    cJSON_AddNumberToObject(o, "port", swarm_node_port(node));
+    cJSON_AddNumberToObject(o, "maxPeers", cfg->max_peers);
+    cJSON_AddNumberToObject(o, "peerCount", swarm_peer_table_count(swarm_node_peers(node)));
+    cJSON_AddNumberToObject(o, "uptime", (double)(swarm_node_uptime_ms(node, now) / 1000));
+    return o;
+}
+
+static void get_peers(swarm_node *node, const swarm_http_request *req, swarm_time now,
+                      swarm_http_response *resp)
+{
+    const char *filter = req->type_filter && *req->type_filter ? req->type_filter : NULL;
+    cJSON *root = cJSON_CreateObject();
+    cJSON_AddItemToObject(root, "node", node_json(node, now));
+    cJSON *arr = cJSON_AddArrayToObject(root, "peers");
+    int count = 0;
+    for (swarm_peer *p = swarm_peer_table_first(swarm_node_peers(node)); p; p = swarm_peer_table_next(p)) {
+        if (filter && strcmp(p->node_type, filter) != 0)
+            continue;
+        cJSON_AddItemToArray(arr, peer_json(p));
+        count++;
+    }
+    cJSON_AddNumberToObject(root, "count", count);
+    cJSON_AddStringToObject(root, "filter", filter ? filter : "none");
+    reply(resp, 200, root);
+}
+
+static void get_health(swarm_node *node, swarm_time now, swarm_http_response *resp)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "status", "ok");
+    cJSON_AddStringToObject(o, "nodeId", swarm_node_id(node));
+    cJSON_AddStringToObject(o, "nodeType", swarm_node_type_name(node));
+    cJSON_AddNumberToObject(o, "port", swarm_node_port(node));
+    cJSON_AddNumberToObject(o, "uptime", (double)(swarm_node_uptime_ms(node, now) / 1000));
+    cJSON_AddNumberToObject(o, "peerCount", swarm_peer_table_count(swarm_node_peers(node)));
+    cJSON_AddNumberToObject(o, "maxPeers", swarm_node_config(node)->max_peers);
+    cJSON_AddStringToObject(o, "version", SWARM_VERSION);
+    reply(resp, 200, o);
+}
+
+static void reply_ok_message(swarm_http_response *resp, int status, bool ok, const char *message,
+                             const swarm_peer *peer)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddBoolToObject(o, "ok", ok);
+    cJSON_AddStringToObject(o, "message", message);
+    if (!ok)
+        cJSON_AddStringToObject(o, "error", message);
+    if (peer)
+        cJSON_AddItemToObject(o, "peer", peer_json(peer));
+    reply(resp, status, o);
+}
+
+/* Parses the body as a JSON object, or answers 400. */
+static cJSON *parse_object(const swarm_http_request *req, swarm_http_response *resp)
+{
+    if (!req->body || !req->body_len) {
+        swarm_api_error(resp, 400, "request body must be a JSON object");
+        return NULL;
+    }
+    cJSON *o = cJSON_ParseWithLength(req->body, req->body_len);
+    if (!o) {
+        swarm_api_error(resp, 400, "malformed JSON");
+        return NULL;
+    }
+    if (!cJSON_IsObject(o)) {
+        cJSON_Delete(o);
+        swarm_api_error(resp, 400, "request body must be a JSON object");
+        return NULL;
+    }
+    return o;
+}
+
+static void post_add(swarm_node *node, const swarm_http_request *req, swarm_time now,
+                     swarm_http_response *resp)
+{
+    cJSON *o = parse_object(req, resp);
+    if (!o)
+        return;
+    const cJSON *host = cJSON_GetObjectItemCaseSensitive(o, "host");
+    const cJSON *port = cJSON_GetObjectItemCaseSensitive(o, "port");
+    const cJSON *type = cJSON_GetObjectItemCaseSensitive(o, "nodeType");
+    char msg[SWARM_HOST_MAX + 128];
+    uint16_t port16 = 0;
+    if (!host || !port) {
+        reply_ok_message(resp, 400, false, "host and port required", NULL);
+        goto out;
+    }
+    if (!cJSON_IsString(host) || !swarm_valid_host(host->valuestring)) {
+        reply_ok_message(resp, 400, false, "host must be a non-empty host name or IP address", NULL);
+        goto out;
+    }
+    /* A port may come as a number or as a decimal string (form-style clients); nothing else. */
+    if (cJSON_IsNumber(port) && port->valuedouble >= 1 && port->valuedouble <= 65535 &&
+        port->valuedouble == (double)(int)port->valuedouble)
+        port16 = (uint16_t)port->valuedouble;
+    else if (cJSON_IsString(port) && swarm_parse_port(port->valuestring, &port16) == 0)
+        ;
+    else {
+        reply_ok_message(resp, 400, false, "port must be an integer 1-65535", NULL);
+        goto out;
+    }
+    const char *type_s = "NS"; /* NeuroSwarm's default when a client leaves it out */
+    if (type && !cJSON_IsNull(type)) {
+        if (!cJSON_IsString(type) || !swarm_valid_type(type->valuestring)) {
+            reply_ok_message(resp, 400, false,
+                             "nodeType must be a token of 1-32 letters, digits, '_', '.' or '-'", NULL);
+            goto out;
+        }
+        type_s = type->valuestring;
+    }
+    swarm_peer *p = NULL;
+    switch (swarm_node_add_peer(node, host->valuestring, port16, type_s, SWARM_SOURCE_MANUAL, now, &p)) {
+    case SWARM_ADD_ADDED:
+        snprintf(msg, sizeof msg, "Peer added: %s", p->id);
+        reply_ok_message(resp, 200, true, msg, p);
+        break;
+    case SWARM_ADD_EXISTS:
+        snprintf(msg, sizeof msg, "Peer already known: %s", p->id);
+        reply_ok_message(resp, 200, true, msg, p);
+        break;
+    case SWARM_ADD_SELF:
+        reply_ok_message(resp, 409, false, "refused: that address is this node itself", NULL);
+        break;
+    case SWARM_ADD_FULL:
+        snprintf(msg, sizeof msg, "refused: peer table full (MAX_PEERS=%u); remove a peer first",
+                 swarm_node_config(node)->max_peers);
+        reply_ok_message(resp, 409, false, msg, NULL);
+        break;
+    default:
+        reply_ok_message(resp, 400, false, "invalid peer", NULL);
+    }
+out:
+    cJSON_Delete(o);
+}
+
+static void delete_peer(swarm_node *node, const char *peer_id, swarm_http_response *resp)
+{
+    char msg[SWARM_PEER_ID_MAX + 32];
+    if (!*peer_id || swarm_node_remove_peer(node, peer_id) != 0) {
+        reply_ok_message(resp, 404, false, "Peer ID not found", NULL);
+        return;
+    }
+    snprintf(msg, sizeof msg, "Peer removed: %s", peer_id);
+    reply_ok_message(resp, 200, true, msg, NULL);
+}
+
+static void post_message(swarm_node *node, const swarm_http_request *req, swarm_time now,
+                         swarm_http_response *resp)
+{
+    char err[160];
+    swarm_envelope env;
+    if (!req->body || !req->body_len) {
+        swarm_api_error(resp, 400, "Invalid message format: empty body");
+        return;
+    }
+    if (swarm_envelope_decode(req->body, req->body_len, &env, err, sizeof err) != 0) {
+        swarm_api_error(resp, 400, err);
+        return;
+    }
+    swarm_from from = {.host = req->remote_host, .port = req->sender_port, .node_id = req->sender_id};
+    swarm_msg_result res;
+    swarm_node_on_message(node, &from, &env, now, &res);
+    swarm_envelope_clear(&env);
+    if (res.status != 200) {
+        swarm_api_error(resp, res.status, res.reason);
+        return;
+    }
+    cJSON *root = cJSON_CreateObject();
+    cJSON_AddBoolToObject(root, "ok", true);
+    cJSON *result = cJSON_AddObjectToObject(root, "result");
+    cJSON_AddBoolToObject(result, "processed", res.processed);
+    if (res.reason[0])
+        cJSON_AddStringToObject(result, "reason", res.reason);
+    /* Our identity rides on every reply: the sender learns who answered without a second round trip. */
+    cJSON *me = cJSON_AddObjectToObject(result, "node");
+    cJSON_AddStringToObject(me, "nodeId", swarm_node_id(node));
+    cJSON_AddStringToObject(me, "nodeType", swarm_node_type_name(node));
+    cJSON_AddNumberToObject(me, "port", swarm_node_port(node));
+    reply(resp, 200, root);
+}
+
+static void method_not_allowed(swarm_http_response *resp, const char *allow)
+{
+    char msg[64];
+    snprintf(msg, sizeof msg, "method not allowed (allowed: %s)", allow);
+    swarm_api_error(resp, 405, msg);
+    resp->allow = allow;
+}
+
+void swarm_api_handle(swarm_node *node, const swarm_http_request *req, swarm_time now,
+                      swarm_http_response *resp)
+{
+    memset(resp, 0, sizeof *resp);
+    const char *path = req->path ? req->path : "";
+    size_t plen = strlen(path);
+    while (plen > 1 && path[plen - 1] == '/') /* "/peers/" is "/peers" */
+        plen--;
+#define IS(p) (plen == strlen(p) && strncmp(path, p, plen) == 0)
+    if (IS("/peers")) {
+        if (req->method == SWARM_HTTP_GET)
+            get_peers(node, req, now, resp);
+        else
+            method_not_allowed(resp, "GET");
+    } else if (IS("/peers/add")) {
+        if (req->method == SWARM_HTTP_POST)
+            post_add(node, req, now, resp);
+        else
+            method_not_allowed(resp, "POST");
+    } else if (strncmp(path, "/peers/", 7) == 0) {
+        if (req->method == SWARM_HTTP_DELETE) {
+            char id[SWARM_PEER_ID_MAX];
+            size_t n = plen - 7 < sizeof id - 1 ? plen - 7 : sizeof id - 1;
+            memcpy(id, path + 7, n);
+            id[n] = 0;
+            delete_peer(node, id, resp);
+        } else {
+            method_not_allowed(resp, "DELETE");
+        }
+    } else if (IS("/p2p/message")) {
+        if (req->method == SWARM_HTTP_POST)
+            post_message(node, req, now, resp);
+        else
+            method_not_allowed(resp, "POST");
+    } else if (IS("/health")) {
+        if (req->method == SWARM_HTTP_GET)
+            get_health(node, now, resp);
+        else
+            method_not_allowed(resp, "GET");
+    } else {
+        char msg[96];
+        snprintf(msg, sizeof msg, "no such route: %.64s", path);
+        swarm_api_error(resp, 404, msg);
+    }
+#undef IS
+}

@@ -1,0 +1,573 @@
+#include "swarm/transport.h"
+
+#include <libwebsockets.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "swarm/api.h"
+#include "swarm/log.h"
+
+/* Envelopes waiting for or in an HTTP POST to one peer. Past this many, new sends to that peer
+ * are refused (reported as failures) so a dead or slow peer cannot grow memory without bound. */
+#define MAX_INFLIGHT_PER_PEER 32
+#define MAX_REPLY_BYTES (64 * 1024)
+#define WRITE_CHUNK (16 * 1024)
+#define TICK_MAX_MS 1000
+
+typedef struct out_req {
+    swarm_transport *t;
+    struct lws *wsi;
+    char peer_id[SWARM_PEER_ID_MAX];
+    swarm_msg_type type;
+    char *body; /* LWS_PRE headroom + json */
+    size_t body_len;
+    bool body_sent;
+    char *reply;
+    size_t reply_len;
+    int status;    /* HTTP status once known */
+    bool finished; /* outcome decided; waiting in the completion list */
+    struct out_req *next;
+} out_req;
+
+struct swarm_transport {
+    swarm_config cfg;
+    struct lws_context *ctx;
+    struct lws_vhost *vhost;
+    swarm_node *node;
+    swarm_tick_fn tick;
+    void *tick_ctx;
+    lws_sorted_usec_list_t sul;
+    out_req *inflight;  /* sends under way */
+    out_req *completed; /* outcomes to hand to the core at the next tick (never re-entrantly) */
+    bool closing;
+};
+
+swarm_time swarm_now(void)
+{
+    struct timespec m, w;
+    clock_gettime(CLOCK_MONOTONIC, &m);
+    clock_gettime(CLOCK_REALTIME, &w);
+    swarm_time t = {(uint64_t)m.tv_sec * 1000 + (uint64_t)m.tv_nsec / 1000000,
+                    (uint64_t)w.tv_sec * 1000 + (uint64_t)w.tv_nsec / 1000000};
+    return t;
+}
+
+/* ------------------------------------------------------------------ timer */
+
+static void out_req_free(out_req *r)
+{
+    free(r->body);
+    free(r->reply);
+    free(r);
+}
+
+static void drain_completions(swarm_transport *t, swarm_time now)
+{
+    out_req *list = t->completed;
+    t->completed = NULL;
+    while (list) {
+        out_req *r = list;
+        list = r->next;
+        if (t->node)
+            swarm_node_on_sent(t->node, r->peer_id, r->type, r->status, r->reply, r->reply_len, now);
+        out_req_free(r);
+    }
+}
+
+static void on_tick(lws_sorted_usec_list_t *sul)
+{
+    swarm_transport *t = lws_container_of(sul, swarm_transport, sul);
+    swarm_time now = swarm_now();
+    drain_completions(t, now);
+    uint64_t next = t->tick ? t->tick(t->tick_ctx, now) : now.mono + TICK_MAX_MS;
+    uint64_t delay = next > now.mono ? next - now.mono : 1;
+    if (delay > TICK_MAX_MS)
+        delay = TICK_MAX_MS;
+    lws_sul_schedule(t->ctx, 0, &t->sul, on_tick, (lws_usec_t)delay * LWS_US_PER_MS);
+}
+
+static void tick_soon(swarm_transport *t)
+{
+    lws_sul_schedule(t->ctx, 0, &t->sul, on_tick, 1);
+}
+
+/* ------------------------------------------------------------------ HTTP client: sends */
+
+static void finish_req(out_req *r, int status)
+{
+    if (r->finished)
+        return;
+    swarm_transport *t = r->t;
+    r->finished = true;
+    r->status = status;
+    if (r->wsi)
+        lws_set_opaque_user_data(r->wsi, NULL);
+    r->wsi = NULL;
+    for (out_req **pp = &t->inflight; *pp; pp = &(*pp)->next) {
+        if (*pp == r) {
+            *pp = r->next;
+            break;
+        }
+    }
+    r->next = t->completed;
+    t->completed = r;
+    if (!t->closing)
+        tick_soon(t);
+}
+
+static unsigned inflight_to(const swarm_transport *t, const char *peer_id)
+{
+    unsigned n = 0;
+    for (const out_req *r = t->inflight; r; r = r->next)
+        n += strcmp(r->peer_id, peer_id) == 0;
+    return n;
+}
+
+static void io_send(void *ctx, const swarm_peer *peer, swarm_msg_type type, const char *json, size_t len)
+{
+    swarm_transport *t = ctx;
+    out_req *r = calloc(1, sizeof *r);
+    if (!r)
+        return;
+    r->t = t;
+    r->type = type;
+    snprintf(r->peer_id, sizeof r->peer_id, "%s", peer->id);
+    r->next = t->inflight;
+    t->inflight = r;
+    if (inflight_to(t, peer->id) > MAX_INFLIGHT_PER_PEER) {
+        SWARM_WARN("[P2P] Send queue to %s full, dropping %s", peer->id, swarm_msg_type_name(type));
+        finish_req(r, 0);
+        return;
+    }
+    r->body = malloc(LWS_PRE + len + 1);
+    if (!r->body) {
+        finish_req(r, 0);
+        return;
+    }
+    memcpy(r->body + LWS_PRE, json, len);
+    r->body_len = len;
+
+    struct lws_client_connect_info ci;
+    memset(&ci, 0, sizeof ci);
+    ci.context = t->ctx;
+    ci.vhost = t->vhost;
+    ci.address = peer->host;
+    ci.port = peer->port;
+    ci.path = "/p2p/message";
+    ci.host = peer->host;
+    ci.origin = peer->host;
+    ci.method = "POST";
+    ci.protocol = "swarm-http-client";
+    ci.local_protocol_name = "swarm-http-client";
+    ci.opaque_user_data = r;
+    ci.pwsi = &r->wsi;
+    if (!lws_client_connect_via_info(&ci))
+        finish_req(r, 0); /* no-op if lws already reported the error through the callback */
+}
+
+static int callback_client(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                           size_t len)
+{
+    (void)user;
+    out_req *r = lws_get_opaque_user_data(wsi);
+    switch (reason) {
+    case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER: {
+        if (!r)
+            return -1;
+        unsigned char **p = (unsigned char **)in, *end = (*p) + len;
+        char num[24];
+        int n = snprintf(num, sizeof num, "%zu", r->body_len);
+        if (lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE,
+                                         (const unsigned char *)"application/json", 16, p, end) ||
+            lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH, (unsigned char *)num, n,
+                                         p, end))
+            return -1;
+        /* Who we are, for receivers that attribute HTTP messages to peers (swarm nodes do). */
+        n = snprintf(num, sizeof num, "%u", r->t->cfg.port);
+        if (lws_add_http_header_by_name(wsi, (const unsigned char *)"x-swarm-port:",
+                                        (unsigned char *)num, n, p, end))
+            return -1;
+        if (r->t->node) {
+            const char *id = swarm_node_id(r->t->node);
+            if (lws_add_http_header_by_name(wsi, (const unsigned char *)"x-swarm-node-id:",
+                                            (const unsigned char *)id, (int)strlen(id), p, end))
+                return -1;
+        }
+        lws_client_http_body_pending(wsi, 1);
+        lws_callback_on_writable(wsi);
+        return 0;
+    }
+    case LWS_CALLBACK_CLIENT_HTTP_WRITEABLE:
+        if (!r || r->body_sent)
+            return 0;
+        r->body_sent = true;
+        lws_client_http_body_pending(wsi, 0);
+        if (lws_write(wsi, (unsigned char *)r->body + LWS_PRE, r->body_len, LWS_WRITE_HTTP_FINAL) !=
+            (int)r->body_len)
+            return -1;
+        return 0;
+    case LWS_CALLBACK_ESTABLISHED_CLIENT_HTTP:
+        if (r)
+            r->status = (int)lws_http_client_http_response(wsi);
+        return 0;
+    case LWS_CALLBACK_RECEIVE_CLIENT_HTTP: {
+        char buffer[4096 + LWS_PRE];
+        char *px = buffer + LWS_PRE;
+        int lenx = (int)sizeof buffer - LWS_PRE;
+        if (lws_http_client_read(wsi, &px, &lenx) < 0)
+            return -1;
+        return 0;
+    }
+    case LWS_CALLBACK_RECEIVE_CLIENT_HTTP_READ:
+        if (r && r->reply_len + len <= MAX_REPLY_BYTES) {
+            char *nb = realloc(r->reply, r->reply_len + len + 1);
+            if (!nb)
+                return -1;
+            r->reply = nb;
+            memcpy(r->reply + r->reply_len, in, len);
+            r->reply_len += len;
+            r->reply[r->reply_len] = 0;
+        }
+        return 0;
+    case LWS_CALLBACK_COMPLETED_CLIENT_HTTP:
+        if (r)
+            finish_req(r, r->status ? r->status : 0);
+        return -1; /* one request per connection: close it */
+    case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
+        if (r) {
+            SWARM_DEBUG("[P2P] Error sending to %s: %s", r->peer_id, in ? (const char *)in : "connection failed");
+            finish_req(r, 0);
+        }
+        return 0;
+    case LWS_CALLBACK_CLOSED_CLIENT_HTTP:
+        if (r)
+            finish_req(r, r->status >= 200 && r->reply ? r->status : 0);
+        return 0;
+    default:
+        return lws_callback_http_dummy(wsi, reason, user, in, len);
+    }
+}
+
+/* ------------------------------------------------------------------ HTTP server: the REST API */
+
+typedef struct http_session {
+    swarm_http_method method;
+    char path[512];
+    char type_filter[128];
+    bool has_filter;
+    char remote[128];
+    uint16_t sender_port;
+    char sender_id[SWARM_NODE_ID_MAX];
+    char *body;
+    size_t body_len;
+    bool too_big;
+    bool close_after; /* the request body was not read: the connection cannot be reused */
+    /* response */
+    bool responding;
+    int status;
+    const char *allow;
+    char *resp; /* LWS_PRE headroom + body */
+    size_t resp_len, resp_sent;
+    bool headers_sent;
+} http_session;
+
+static void session_reset(http_session *s)
+{
+    free(s->body);
+    free(s->resp);
+    memset(s, 0, sizeof *s);
+}
+
+static swarm_http_method method_of(int m)
+{
+    switch (m) {
+    case LWSHUMETH_GET: return SWARM_HTTP_GET;
+    case LWSHUMETH_POST: return SWARM_HTTP_POST;
+    case LWSHUMETH_PUT: return SWARM_HTTP_PUT;
+    case LWSHUMETH_PATCH: return SWARM_HTTP_PATCH;
+    case LWSHUMETH_DELETE: return SWARM_HTTP_DELETE;
+    case LWSHUMETH_OPTIONS: return SWARM_HTTP_OPTIONS;
+    case LWSHUMETH_HEAD: return SWARM_HTTP_HEAD;
+    default: return SWARM_HTTP_OTHER;
+    }
+}
+
+static void start_response(struct lws *wsi, http_session *s, swarm_http_response *resp)
+{
+    s->responding = true;
+    s->status = resp->status;
+    s->allow = resp->allow;
+    s->resp_len = resp->body_len;
+    s->resp = malloc(LWS_PRE + resp->body_len + 1);
+    if (s->resp)
+        memcpy(s->resp + LWS_PRE, resp->body, resp->body_len);
+    else
+        s->resp_len = 0;
+    free(resp->body);
+    lws_callback_on_writable(wsi);
+}
+
+static void respond_error(struct lws *wsi, http_session *s, int status, const char *msg)
+{
+    swarm_http_response resp;
+    memset(&resp, 0, sizeof resp);
+    swarm_api_error(&resp, status, msg);
+    start_response(wsi, s, &resp);
+}
+
+static void dispatch(struct lws *wsi, swarm_transport *t, http_session *s)
+{
+    swarm_http_request req = {
+        .method = s->method,
+        .path = s->path,
+        .type_filter = s->has_filter ? s->type_filter : NULL,
+        .body = s->body,
+        .body_len = s->body_len,
+        .remote_host = s->remote,
+        .sender_port = s->sender_port,
+        .sender_id = s->sender_id[0] ? s->sender_id : NULL,
+    };
+    swarm_http_response resp;
+    swarm_api_handle(t->node, &req, swarm_now(), &resp);
+    start_response(wsi, s, &resp);
+    tick_soon(t); /* the request may have changed what the core wants to do next */
+}
+
+static void read_request_meta(struct lws *wsi, http_session *s, const char *uri_path)
+{
+    snprintf(s->path, sizeof s->path, "%s", uri_path ? uri_path : "/");
+    char frag[256];
+    for (int i = 0; lws_hdr_copy_fragment(wsi, frag, sizeof frag, WSI_TOKEN_HTTP_URI_ARGS, i) > 0; i++) {
+        if (strncmp(frag, "type=", 5) == 0) {
+            snprintf(s->type_filter, sizeof s->type_filter, "%s", frag + 5);
+            s->has_filter = true;
+        }
+    }
+    lws_get_peer_simple(wsi, s->remote, sizeof s->remote);
+    /* An IPv4 client on a dual-stack socket shows as ::ffff:a.b.c.d: peers know it as a.b.c.d. */
+    if (strncmp(s->remote, "::ffff:", 7) == 0 && strchr(s->remote + 7, '.'))
+        memmove(s->remote, s->remote + 7, strlen(s->remote + 7) + 1);
+    char v[SWARM_NODE_ID_MAX];
+    if (lws_hdr_custom_copy(wsi, v, sizeof v, "x-swarm-port:", 13) > 0) {
+        uint16_t port;
+        if (swarm_parse_port(v, &port) == 0)
+            s->sender_port = port;
+    }
+    if (lws_hdr_custom_copy(wsi, v, sizeof v, "x-swarm-node-id:", 16) > 0 && swarm_valid_node_id(v))
+        snprintf(s->sender_id, sizeof s->sender_id, "%s", v);
+}
+
+static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                         size_t len)
+{
+    http_session *s = user;
+    swarm_transport *t = lws_context_user(lws_get_context(wsi));
+    switch (reason) {
+    case LWS_CALLBACK_HTTP: {
+        session_reset(s);
+        char *uri = NULL;
+        int ulen = 0;
+        s->method = method_of(lws_http_get_uri_and_method(wsi, &uri, &ulen));
+        read_request_meta(wsi, s, in);
+        char clen[32] = "";
+        bool has_len = lws_hdr_copy(wsi, clen, sizeof clen, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0;
+        bool chunked = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0;
+        unsigned long long declared = has_len ? strtoull(clen, NULL, 10) : 0;
+        if (declared > t->cfg.max_body) {
+            char msg[96];
+            snprintf(msg, sizeof msg, "request body too large (limit %zu bytes)", t->cfg.max_body);
+            s->close_after = true;
+            respond_error(wsi, s, 413, msg);
+            return 0;
+        }
+        if ((declared > 0 || chunked) &&
+            (s->method == SWARM_HTTP_POST || s->method == SWARM_HTTP_PUT || s->method == SWARM_HTTP_PATCH ||
+             s->method == SWARM_HTTP_DELETE))
+            return 0; /* the body follows: answer at LWS_CALLBACK_HTTP_BODY_COMPLETION */
+        dispatch(wsi, t, s);
+        return 0;
+    }
+    case LWS_CALLBACK_HTTP_BODY:
+        if (s->responding || s->too_big)
+            return 0;
+        if (s->body_len + len > t->cfg.max_body) {
+            s->too_big = true;
+            free(s->body);
+            s->body = NULL;
+            s->body_len = 0;
+            return 0;
+        }
+        {
+            char *nb = realloc(s->body, s->body_len + len + 1);
+            if (!nb)
+                return -1;
+            s->body = nb;
+            memcpy(s->body + s->body_len, in, len);
+            s->body_len += len;
+            s->body[s->body_len] = 0;
+        }
+        return 0;
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+        if (s->responding)
+            return 0;
+        if (s->too_big) {
+            char msg[96];
+            snprintf(msg, sizeof msg, "request body too large (limit %zu bytes)", t->cfg.max_body);
+            respond_error(wsi, s, 413, msg);
+            return 0;
+        }
+        dispatch(wsi, t, s);
+        return 0;
+    case LWS_CALLBACK_HTTP_WRITEABLE: {
+        if (!s->responding)
+            return 0;
+        if (!s->headers_sent) {
+            unsigned char hdr[LWS_PRE + 512];
+            unsigned char *start = hdr + LWS_PRE, *p = start, *end = hdr + sizeof hdr - 1;
+            if (lws_add_http_common_headers(wsi, (unsigned)s->status, "application/json",
+                                            (lws_filepos_t)s->resp_len, &p, end))
+                return -1;
+            if (s->allow && lws_add_http_header_by_name(wsi, (const unsigned char *)"allow:",
+                                                        (const unsigned char *)s->allow,
+                                                        (int)strlen(s->allow), &p, end))
+                return -1;
+            if (s->close_after && lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION,
+                                                               (const unsigned char *)"close", 5, &p, end))
+                return -1;
+            if (lws_finalize_write_http_header(wsi, start, &p, end))
+                return -1;
+            s->headers_sent = true;
+            lws_callback_on_writable(wsi);
+            return 0;
+        }
+        size_t left = s->resp_len - s->resp_sent;
+        size_t n = left > WRITE_CHUNK ? WRITE_CHUNK : left;
+        bool last = n == left;
+        /* Bytes before the chunk are already sent, so they serve as its LWS_PRE headroom. */
+        if (lws_write(wsi, (unsigned char *)s->resp + LWS_PRE + s->resp_sent, n,
+                      last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) != (int)n)
+            return -1;
+        s->resp_sent += n;
+        if (!last) {
+            lws_callback_on_writable(wsi);
+            return 0;
+        }
+        bool close_now = s->close_after;
+        session_reset(s);
+        if (close_now || lws_http_transaction_completed(wsi))
+            return -1;
+        return 0;
+    }
+    case LWS_CALLBACK_CLOSED_HTTP:
+    case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+        if (s)
+            session_reset(s);
+        return 0;
+    default:
+        return lws_callback_http_dummy(wsi, reason, user, in, len);
+    }
+}
+
+/* ------------------------------------------------------------------ lifecycle */
+
+static const struct lws_protocols protocols[] = {
+    {"http", callback_http, sizeof(http_session), 0, 0, NULL, 0},
+    {"swarm-http-client", callback_client, 0, 0, 0, NULL, 0},
+    {NULL, NULL, 0, 0, 0, NULL, 0},
+};
+
+static void lws_log_bridge(int level, const char *line)
+{
+    size_t n = strlen(line);
+    while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        n--;
+    swarm_log(level == LLL_ERR ? SWARM_LOG_WARN : SWARM_LOG_DEBUG, "[lws] %.*s", (int)n, line);
+}
+
+swarm_transport *swarm_transport_new(const swarm_config *cfg, char *err, size_t errlen)
+{
+    swarm_transport *t = calloc(1, sizeof *t);
+    if (!t) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    t->cfg = *cfg;
+    lws_set_log_level(swarm_log_get_level() >= SWARM_LOG_DEBUG ? (LLL_ERR | LLL_WARN) : LLL_ERR,
+                      lws_log_bridge);
+    struct lws_context_creation_info info;
+    memset(&info, 0, sizeof info);
+    info.port = cfg->port;
+    info.iface = cfg->bind_host[0] ? cfg->bind_host : NULL;
+    info.protocols = protocols;
+    info.user = t;
+    info.vhost_name = "swarm";
+    info.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
+    info.timeout_secs = 10;
+    info.connect_timeout_secs = 5;
+    info.max_http_header_data = 4096;
+    info.server_string = "swarm";
+    t->ctx = lws_create_context(&info);
+    if (!t->ctx) {
+        snprintf(err, errlen, "PORT: cannot listen on port %u (in use or not permitted)", cfg->port);
+        free(t);
+        return NULL;
+    }
+    t->vhost = lws_get_vhost_by_name(t->ctx, "swarm");
+    if (!t->vhost) {
+        snprintf(err, errlen, "PORT: cannot listen on port %u (in use or not permitted)", cfg->port);
+        lws_context_destroy(t->ctx);
+        free(t);
+        return NULL;
+    }
+    return t;
+}
+
+swarm_node_io swarm_transport_io(swarm_transport *t)
+{
+    swarm_node_io io = {.ctx = t, .send = io_send, .peer_removed = NULL};
+    return io;
+}
+
+void swarm_transport_attach(swarm_transport *t, swarm_node *node, swarm_tick_fn tick, void *tick_ctx)
+{
+    t->node = node;
+    t->tick = tick;
+    t->tick_ctx = tick_ctx;
+    tick_soon(t);
+}
+
+int swarm_transport_run(swarm_transport *t, volatile sig_atomic_t *stop)
+{
+    while (!*stop)
+        if (lws_service(t->ctx, 0) < 0)
+            return -1;
+    return 0;
+}
+
+void swarm_transport_wake(swarm_transport *t)
+{
+    if (t && t->ctx)
+        lws_cancel_service(t->ctx);
+}
+
+void swarm_transport_free(swarm_transport *t)
+{
+    if (!t)
+        return;
+    lws_sul_cancel(&t->sul);
+    t->closing = true;
+    t->node = NULL; /* outcomes arriving during teardown have no core to go to */
+    lws_context_destroy(t->ctx);
+    for (out_req *r = t->inflight, *n; r; r = n) {
+        n = r->next;
+        out_req_free(r);
+    }
+    for (out_req *r = t->completed, *n; r; r = n) {
+        n = r->next;
+        out_req_free(r);
+    }
+    free(t);
+}
