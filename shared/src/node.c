@@ -162,9 +162,12 @@ int swarm_node_remove_peer(swarm_node *n, const char *peer_id)
     return 0;
 }
 
+/* What an operator configured (bootstrap list, REST add) outranks what was learned from peers. */
+static int source_rank(swarm_peer_source s) { return s == SWARM_SOURCE_PEX ? 0 : 1; }
+
 /* Learns a peer's node id and type from the peer itself. If the id already belongs to another
- * record (the same node reached under two addresses), the record being learned is dropped and
- * the one already identified kept, inheriting the stronger source. Returns the surviving record. */
+ * record (the same node reached under two addresses, e.g. localhost and 127.0.0.1), one record is
+ * kept: the one an operator configured, else the one identified first. Returns the survivor. */
 static swarm_peer *learn_identity(swarm_node *n, swarm_peer *p, const char *node_id,
                                   const char *node_type, swarm_time now)
 {
@@ -173,16 +176,17 @@ static swarm_peer *learn_identity(swarm_node *n, swarm_peer *p, const char *node
         n->dirty = true;
     }
     if (node_id && *node_id && swarm_peer_table_set_node_id(n->peers, p, node_id) != 0) {
-        swarm_peer *keep = swarm_peer_table_find_node(n->peers, node_id);
-        if (p->source != SWARM_SOURCE_PEX && keep->source == SWARM_SOURCE_PEX)
-            keep->source = p->source;
-        SWARM_INFO("[PeerManager] %s is %s, already known as %s: keeping one entry", p->id, node_id,
-                   keep->id);
-        swarm_node_remove_peer(n, p->id);
+        swarm_peer *other = swarm_peer_table_find_node(n->peers, node_id);
+        swarm_peer *drop = source_rank(p->source) > source_rank(other->source) ? other : p;
+        swarm_peer *keep = drop == p ? other : p;
+        SWARM_INFO("[PeerManager] %s and %s are the same node (%s): keeping %s", p->id, other->id,
+                   node_id, keep->id);
+        swarm_node_remove_peer(n, drop->id);
+        swarm_peer_table_set_node_id(n->peers, keep, node_id);
         p = keep;
-    } else if (node_id && *node_id) {
-        n->dirty = true;
     }
+    if (node_id && *node_id)
+        n->dirty = true;
     p->handshaken = true;
     p->status = SWARM_PEER_ACTIVE;
     p->failures = 0;

@@ -256,7 +256,7 @@ static int callback_client(struct lws *wsi, enum lws_callback_reasons reason, vo
 typedef struct http_session {
     swarm_http_method method;
     char path[512];
-    char type_filter[128];
+    char type_filter[256];
     bool has_filter;
     char remote[128];
     uint16_t sender_port;
