@@ -1,6 +1,7 @@
 #include "swarm/api.h"
 
 #include <cjson/cJSON.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,9 +31,9 @@ void swarm_api_error(swarm_http_response *resp, int status, const char *message)
 /* Add/delete replies carry ok and message (what NeuroSwarm clients read) and, on refusals,
  * error (what every swarm error carries). */
 static void reply_ok_message(swarm_http_response *resp, int status, bool ok, const char *message,
-                             const swarm_peer *peer);
+                             cJSON *peer);
 
-static cJSON *peer_json(const swarm_peer *p)
+static cJSON *peer_json(const swarm_peer *p, swarm_reputation *rep, uint64_t now_mono)
 {
     char added[32], seen[32];
     swarm_iso_time(p->added_at, added);
@@ -55,6 +56,8 @@ static cJSON *peer_json(const swarm_peer *p)
     }
     cJSON_AddStringToObject(o, "status", swarm_peer_status_name(p->status));
     cJSON_AddNumberToObject(o, "failures", p->failures);
+    if (rep)
+        cJSON_AddNumberToObject(o, "reputation", round(swarm_reputation_score(rep, p->id, now_mono) * 100) / 100);
     return o;
 }
 
@@ -82,7 +85,7 @@ static void get_peers(swarm_node *node, const swarm_http_request *req, swarm_tim
     for (swarm_peer *p = swarm_peer_table_first(swarm_node_peers(node)); p; p = swarm_peer_table_next(p)) {
         if (filter && strcmp(p->node_type, filter) != 0)
             continue;
-        cJSON_AddItemToArray(arr, peer_json(p));
+        cJSON_AddItemToArray(arr, peer_json(p, swarm_node_reputation(node), now.mono));
         count++;
     }
     cJSON_AddNumberToObject(root, "count", count);
@@ -105,7 +108,7 @@ static void get_health(swarm_node *node, swarm_time now, swarm_http_response *re
 }
 
 static void reply_ok_message(swarm_http_response *resp, int status, bool ok, const char *message,
-                             const swarm_peer *peer)
+                             cJSON *peer)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddBoolToObject(o, "ok", ok);
@@ -113,7 +116,7 @@ static void reply_ok_message(swarm_http_response *resp, int status, bool ok, con
     if (!ok)
         cJSON_AddStringToObject(o, "error", message);
     if (peer)
-        cJSON_AddItemToObject(o, "peer", peer_json(peer));
+        cJSON_AddItemToObject(o, "peer", peer);
     reply(resp, status, o);
 }
 
@@ -179,11 +182,14 @@ static void post_add(swarm_node *node, const swarm_http_request *req, swarm_time
     switch (swarm_node_add_peer(node, host->valuestring, port16, type_s, SWARM_SOURCE_MANUAL, now, &p)) {
     case SWARM_ADD_ADDED:
         snprintf(msg, sizeof msg, "Peer added: %s", p->id);
-        reply_ok_message(resp, 200, true, msg, p);
+        reply_ok_message(resp, 200, true, msg, peer_json(p, swarm_node_reputation(node), now.mono));
         break;
     case SWARM_ADD_EXISTS:
         snprintf(msg, sizeof msg, "Peer already known: %s", p->id);
-        reply_ok_message(resp, 200, true, msg, p);
+        reply_ok_message(resp, 200, true, msg, peer_json(p, swarm_node_reputation(node), now.mono));
+        break;
+    case SWARM_ADD_BANNED:
+        reply_ok_message(resp, 403, false, "refused: that peer is banned", NULL);
         break;
     case SWARM_ADD_SELF:
         reply_ok_message(resp, 409, false, "refused: that address is this node itself", NULL);
@@ -216,16 +222,16 @@ static void post_message(swarm_node *node, const swarm_http_request *req, swarm_
 {
     char err[160];
     swarm_envelope env;
-    if (!req->body || !req->body_len) {
-        swarm_api_error(resp, 400, "Invalid message format: empty body");
-        return;
-    }
-    if (swarm_envelope_decode(req->body, req->body_len, &env, err, sizeof err) != 0) {
-        swarm_api_error(resp, 400, err);
-        return;
-    }
     swarm_from from = {.host = req->remote_host, .port = req->sender_port, .node_id = req->sender_id};
     swarm_msg_result res;
+    if (!req->body || !req->body_len)
+        snprintf(err, sizeof err, "Invalid message format: empty body");
+    if (!req->body || !req->body_len ||
+        swarm_envelope_decode(req->body, req->body_len, &env, err, sizeof err) != 0) {
+        swarm_node_on_invalid(node, &from, err, now, &res);
+        swarm_api_error(resp, res.status, res.reason);
+        return;
+    }
     swarm_node_on_message(node, &from, &env, now, &res);
     swarm_envelope_clear(&env);
     if (res.status != 200) {
@@ -236,6 +242,7 @@ static void post_message(swarm_node *node, const swarm_http_request *req, swarm_
     cJSON_AddBoolToObject(root, "ok", true);
     cJSON *result = cJSON_AddObjectToObject(root, "result");
     cJSON_AddBoolToObject(result, "processed", res.processed);
+    cJSON_AddBoolToObject(result, "relayed", res.relayed);
     if (res.reason[0])
         cJSON_AddStringToObject(result, "reason", res.reason);
     /* Our identity rides on every reply: the sender learns who answered without a second round trip. */
@@ -243,6 +250,133 @@ static void post_message(swarm_node *node, const swarm_http_request *req, swarm_
     cJSON_AddStringToObject(me, "nodeId", swarm_node_id(node));
     cJSON_AddStringToObject(me, "nodeType", swarm_node_type_name(node));
     cJSON_AddNumberToObject(me, "port", swarm_node_port(node));
+    reply(resp, 200, root);
+}
+
+static void post_broadcast(swarm_node *node, const swarm_http_request *req, swarm_time now,
+                           swarm_http_response *resp)
+{
+    cJSON *o = parse_object(req, resp);
+    if (!o)
+        return;
+    const cJSON *type = cJSON_GetObjectItemCaseSensitive(o, "type");
+    cJSON *payload = cJSON_GetObjectItemCaseSensitive(o, "payload");
+    swarm_msg_type t = cJSON_IsString(type) ? swarm_msg_type_from_name(type->valuestring) : SWARM_MSG_UNKNOWN;
+    if (t != SWARM_MSG_NEW_BLOCK && t != SWARM_MSG_NEW_TX) {
+        swarm_api_error(resp, 400, "type must be NEW_BLOCK or NEW_TX");
+    } else if (payload && !cJSON_IsObject(payload)) {
+        swarm_api_error(resp, 400, "payload must be an object");
+    } else if (payload && swarm_json_depth(payload) > SWARM_JSON_DEPTH_MAX) {
+        swarm_api_error(resp, 400, "payload nested too deeply");
+    } else {
+        if (payload)
+            cJSON_DetachItemViaPointer(o, payload);
+        char id[SWARM_MSG_ID_MAX];
+        int sent = swarm_node_broadcast(node, t, payload, now, id);
+        if (sent < 0) {
+            swarm_api_error(resp, 500, "could not create the message");
+        } else {
+            cJSON *r = cJSON_CreateObject();
+            cJSON_AddBoolToObject(r, "ok", true);
+            cJSON_AddStringToObject(r, "id", id);
+            cJSON_AddStringToObject(r, "type", swarm_msg_type_name(t));
+            cJSON_AddNumberToObject(r, "sentTo", sent);
+            reply(resp, 200, r);
+        }
+    }
+    cJSON_Delete(o);
+}
+
+static void get_messages(swarm_node *node, swarm_http_response *resp)
+{
+    const swarm_node_stats *st = swarm_node_get_stats(node);
+    cJSON *root = cJSON_CreateObject();
+    cJSON *del = cJSON_AddObjectToObject(root, "delivered");
+    cJSON_AddNumberToObject(del, "NEW_BLOCK", (double)st->delivered[SWARM_MSG_NEW_BLOCK]);
+    cJSON_AddNumberToObject(del, "NEW_TX", (double)st->delivered[SWARM_MSG_NEW_TX]);
+    cJSON *c = cJSON_AddObjectToObject(root, "counters");
+    cJSON_AddNumberToObject(c, "received", (double)st->received);
+    cJSON_AddNumberToObject(c, "originated", (double)st->originated);
+    cJSON_AddNumberToObject(c, "duplicates", (double)st->duplicates);
+    cJSON_AddNumberToObject(c, "relayed", (double)st->relayed);
+    cJSON_AddNumberToObject(c, "hopLimited", (double)st->hop_limited);
+    cJSON_AddNumberToObject(c, "ownEchoes", (double)st->own_echoes);
+    cJSON_AddNumberToObject(c, "invalid", (double)st->invalid);
+    cJSON_AddNumberToObject(c, "refusedBanned", (double)st->refused_banned);
+    cJSON_AddNumberToObject(c, "spam", (double)st->spam);
+    cJSON_AddNumberToObject(c, "peersRemoved", (double)st->peers_removed);
+    cJSON_AddNumberToObject(c, "peersPruned", (double)st->peers_pruned);
+    cJSON_AddNumberToObject(c, "bans", (double)st->bans);
+    swarm_delivery recent[SWARM_RECENT_MAX];
+    size_t n = swarm_node_recent(node, recent, SWARM_RECENT_MAX);
+    cJSON *arr = cJSON_AddArrayToObject(root, "recent");
+    for (size_t i = 0; i < n; i++) {
+        char at[32];
+        swarm_iso_time(recent[i].at_wall, at);
+        cJSON *m = cJSON_CreateObject();
+        cJSON_AddStringToObject(m, "id", recent[i].id);
+        cJSON_AddStringToObject(m, "type", swarm_msg_type_name(recent[i].type));
+        cJSON_AddStringToObject(m, "originNodeId", recent[i].origin);
+        cJSON_AddNumberToObject(m, "hops", recent[i].hops);
+        if (recent[i].from[0])
+            cJSON_AddStringToObject(m, "from", recent[i].from);
+        else
+            cJSON_AddNullToObject(m, "from");
+        cJSON_AddStringToObject(m, "receivedAt", at);
+        cJSON_AddItemToArray(arr, m);
+    }
+    reply(resp, 200, root);
+}
+
+typedef struct ban_list {
+    cJSON *arr;
+    uint64_t now;
+} ban_list;
+
+static void add_ban(void *ctx, const char *key, uint64_t until, double score)
+{
+    ban_list *bl = ctx;
+    cJSON *b = cJSON_CreateObject();
+    cJSON_AddStringToObject(b, "id", key);
+    cJSON_AddNumberToObject(b, "score", score);
+    cJSON_AddNumberToObject(b, "remainingMs", (double)(until > bl->now ? until - bl->now : 0));
+    cJSON_AddItemToArray(bl->arr, b);
+}
+
+static void get_reputation(swarm_node *node, swarm_time now, swarm_http_response *resp)
+{
+    swarm_reputation *rep = swarm_node_reputation(node);
+    swarm_reputation_stats st;
+    swarm_reputation_stats_get(rep, now.mono, &st);
+    cJSON *root = cJSON_CreateObject();
+    cJSON *s = cJSON_AddObjectToObject(root, "stats");
+    cJSON_AddNumberToObject(s, "tracked", (double)st.count);
+    cJSON_AddNumberToObject(s, "average", st.average);
+    cJSON_AddNumberToObject(s, "min", st.min);
+    cJSON_AddNumberToObject(s, "max", st.max);
+    cJSON_AddNumberToObject(s, "banned", (double)st.banned);
+    cJSON *d = cJSON_AddObjectToObject(s, "distribution");
+    static const char *const names[5] = {"0-19", "20-39", "40-59", "60-79", "80-100"};
+    for (int i = 0; i < 5; i++)
+        cJSON_AddNumberToObject(d, names[i], (double)st.buckets[i]);
+    cJSON *bans = cJSON_AddArrayToObject(root, "bans");
+    ban_list bl = {bans, now.mono};
+    swarm_reputation_each_ban(rep, now.mono, add_ban, &bl);
+    cJSON *peers = cJSON_AddArrayToObject(root, "peers");
+    for (swarm_peer *p = swarm_peer_table_first(swarm_node_peers(node)); p; p = swarm_peer_table_next(p)) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "id", p->id);
+        cJSON_AddNumberToObject(o, "score", swarm_reputation_score(rep, p->id, now.mono));
+        cJSON_AddItemToArray(peers, o);
+    }
+    const swarm_reputation_config *rc = &swarm_node_config(node)->reputation;
+    cJSON *c = cJSON_AddObjectToObject(root, "config");
+    cJSON_AddNumberToObject(c, "banThreshold", rc->ban_threshold);
+    cJSON_AddNumberToObject(c, "banMs", (double)rc->ban_ms);
+    cJSON_AddNumberToObject(c, "decayPerHour", rc->decay_per_hour);
+    cJSON *w = cJSON_AddObjectToObject(c, "weights");
+    for (int i = 0; i < SWARM_REP_EVENT_COUNT; i++)
+        cJSON_AddNumberToObject(w, swarm_rep_event_name((swarm_rep_event)i), rc->weights[i]);
     reply(resp, 200, root);
 }
 
@@ -288,6 +422,21 @@ void swarm_api_handle(swarm_node *node, const swarm_http_request *req, swarm_tim
             post_message(node, req, now, resp);
         else
             method_not_allowed(resp, "POST");
+    } else if (IS("/p2p/broadcast")) {
+        if (req->method == SWARM_HTTP_POST)
+            post_broadcast(node, req, now, resp);
+        else
+            method_not_allowed(resp, "POST");
+    } else if (IS("/p2p/messages")) {
+        if (req->method == SWARM_HTTP_GET)
+            get_messages(node, resp);
+        else
+            method_not_allowed(resp, "GET");
+    } else if (IS("/reputation")) {
+        if (req->method == SWARM_HTTP_GET)
+            get_reputation(node, now, resp);
+        else
+            method_not_allowed(resp, "GET");
     } else if (IS("/health")) {
         if (req->method == SWARM_HTTP_GET)
             get_health(node, now, resp);

@@ -213,6 +213,17 @@ void swarm_config_defaults(swarm_config *cfg, const char *node_type, uint16_t de
     cfg->max_peers = SWARM_DEFAULT_MAX_PEERS;
     cfg->log_level = SWARM_LOG_INFO;
     cfg->max_body = SWARM_DEFAULT_MAX_BODY;
+    cfg->pex_interval_ms = SWARM_DEFAULT_PEX_INTERVAL_MS;
+    cfg->ping_interval_ms = SWARM_DEFAULT_PING_INTERVAL_MS;
+    cfg->max_failures = SWARM_DEFAULT_MAX_FAILURES;
+    cfg->inactive_ms = SWARM_DEFAULT_INACTIVE_MS;
+    cfg->seen_cache_size = SWARM_DEFAULT_SEEN_CACHE_SIZE;
+    cfg->seen_ttl_ms = SWARM_DEFAULT_SEEN_TTL_MS;
+    cfg->max_hops = SWARM_DEFAULT_MAX_HOPS;
+    cfg->spam_window_ms = SWARM_DEFAULT_SPAM_WINDOW_MS;
+    cfg->spam_max_messages = SWARM_DEFAULT_SPAM_MAX_MESSAGES;
+    cfg->send_queue_max = SWARM_DEFAULT_SEND_QUEUE_MAX;
+    swarm_reputation_config_defaults(&cfg->reputation);
 }
 
 /* ---- the option table: one row per setting, shared by env, flags and --help ---- */
@@ -239,9 +250,14 @@ static int set_port(swarm_config *cfg, const char *name, const char *v, char *er
 
 static int set_bootstrap(swarm_config *cfg, const char *name, const char *v, char *err, size_t errlen)
 {
-    (void)name;
-    return swarm_bootstrap_parse(v, cfg->bootstrap, SWARM_MAX_BOOTSTRAP, &cfg->n_bootstrap, err,
-                                 errlen);
+    if (swarm_bootstrap_parse(v, cfg->bootstrap, SWARM_MAX_BOOTSTRAP, &cfg->n_bootstrap, err, errlen) == 0)
+        return 0;
+    if (name[0] == '-' && err && strncmp(err, "BOOTSTRAP_PEERS", 15) == 0) { /* name the flag used */
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s%s", name, err + 15);
+        snprintf(err, errlen, "%s", msg);
+    }
+    return -1;
 }
 
 static int set_max_peers(swarm_config *cfg, const char *name, const char *v, char *err, size_t errlen)
@@ -324,6 +340,125 @@ static int set_max_body(swarm_config *cfg, const char *name, const char *v, char
     return 0;
 }
 
+/* Integer settings share one parser: the row's bounds and the field's offset in swarm_config. */
+typedef struct uint_setting {
+    const char *env;
+    size_t offset;
+    int width; /* sizeof the field: 4 (unsigned) or 8 (uint64_t / size_t) */
+    unsigned long long min, max;
+} uint_setting;
+
+#define UINT_FIELD(env, field, lo, hi) {env, offsetof(swarm_config, field), (int)sizeof(((swarm_config *)0)->field), lo, hi}
+static const uint_setting uint_settings[] = {
+    UINT_FIELD("PEX_INTERVAL_MS", pex_interval_ms, 50, 86400000),
+    UINT_FIELD("PING_INTERVAL_MS", ping_interval_ms, 50, 86400000),
+    UINT_FIELD("MAX_FAILURES", max_failures, 1, 1000),
+    UINT_FIELD("PEER_INACTIVE_MS", inactive_ms, 1000, 30ull * 86400000),
+    UINT_FIELD("SEEN_CACHE_SIZE", seen_cache_size, 1, 10000000),
+    UINT_FIELD("SEEN_CACHE_TTL_MS", seen_ttl_ms, 100, 86400000),
+    UINT_FIELD("MAX_HOPS", max_hops, 0, 1000),
+    UINT_FIELD("SPAM_WINDOW_MS", spam_window_ms, 100, 3600000),
+    UINT_FIELD("SPAM_MAX_MESSAGES", spam_max_messages, 1, 10000000),
+    UINT_FIELD("SEND_QUEUE_MAX", send_queue_max, 1, 1000000),
+    UINT_FIELD("REPUTATION_BAN_MS", reputation.ban_ms, 1000, 365ull * 86400000),
+};
+
+static int set_uint_setting(swarm_config *cfg, const char *name, const char *v, char *err, size_t errlen)
+{
+    const uint_setting *u = NULL;
+    for (size_t i = 0; i < sizeof uint_settings / sizeof *uint_settings; i++) {
+        const char *bare = name[0] == '-' ? name + 2 : name; /* flag or env spelling */
+        char env[64];
+        size_t k = 0;
+        for (; bare[k] && k < sizeof env - 1; k++)
+            env[k] = bare[k] == '-' ? '_' : (char)toupper((unsigned char)bare[k]);
+        env[k] = 0;
+        if (strcmp(env, uint_settings[i].env) == 0)
+            u = &uint_settings[i];
+    }
+    unsigned long long n;
+    if (!u || parse_uint(v, u->min, u->max, &n) != 0) {
+        seterr(err, errlen, "%s: bad value '%s' (expected an integer %llu-%llu)", name, v,
+               u ? u->min : 0, u ? u->max : 0);
+        return -1;
+    }
+    char *field = (char *)cfg + u->offset;
+    if (u->width == 4) {
+        unsigned x = (unsigned)n;
+        memcpy(field, &x, sizeof x);
+    } else {
+        uint64_t x = n;
+        memcpy(field, &x, sizeof x);
+    }
+    return 0;
+}
+
+static int parse_double(const char *s, double min, double max, double *out)
+{
+    if (!s || !*s)
+        return -1;
+    char *end;
+    errno = 0;
+    double d = strtod(s, &end);
+    if (errno || *end || d != d || d < min || d > max)
+        return -1;
+    *out = d;
+    return 0;
+}
+
+static int set_ban_threshold(swarm_config *cfg, const char *name, const char *v, char *err, size_t errlen)
+{
+    if (parse_double(v, 0, 100, &cfg->reputation.ban_threshold) != 0) {
+        seterr(err, errlen, "%s: bad score '%s' (expected a number 0-100)", name, v);
+        return -1;
+    }
+    return 0;
+}
+
+static int set_decay(swarm_config *cfg, const char *name, const char *v, char *err, size_t errlen)
+{
+    if (parse_double(v, 0, 1e6, &cfg->reputation.decay_per_hour) != 0) {
+        seterr(err, errlen, "%s: bad rate '%s' (expected points per hour, 0-1000000)", name, v);
+        return -1;
+    }
+    return 0;
+}
+
+/* "messageSuccess=1,invalidMessage=-5,...": any subset, by NeuroSwarm's event names. */
+static int set_weights(swarm_config *cfg, const char *name, const char *v, char *err, size_t errlen)
+{
+    double w[SWARM_REP_EVENT_COUNT];
+    memcpy(w, cfg->reputation.weights, sizeof w);
+    const char *p = v;
+    while (*p) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        char tok[64];
+        trim_copy(tok, sizeof tok, p, len);
+        char *eq = strchr(tok, '=');
+        int ev = -1;
+        if (eq) {
+            *eq = 0;
+            for (int i = 0; i < SWARM_REP_EVENT_COUNT; i++)
+                if (strcmp(tok, swarm_rep_event_name((swarm_rep_event)i)) == 0)
+                    ev = i;
+        }
+        if (ev < 0 || parse_double(eq + 1, -100, 100, &w[ev]) != 0) {
+            if (eq)
+                *eq = '=';
+            seterr(err, errlen, "%s: bad weight '%s' (expected event=number, events: messageSuccess, "
+                                "messageFailure, invalidMessage, spamDetected, peerExchange, healthCheck)",
+                   name, tok);
+            return -1;
+        }
+        if (!comma)
+            break;
+        p = comma + 1;
+    }
+    memcpy(cfg->reputation.weights, w, sizeof w);
+    return 0;
+}
+
 static const option_row options[] = {
     {"PORT", "port", "N", "listening port (HTTP API and peer links)", set_port},
     {"BIND_HOST", "bind-host", "ADDR", "address to listen on (default: all interfaces)", set_bind},
@@ -338,6 +473,32 @@ static const option_row options[] = {
     {"P2P_ENABLE_TLS", "tls", "BOOL", "encrypt peer links (default false)", set_tls},
     {"MAX_BODY_BYTES", "max-body-bytes", "N", "largest accepted request body (default 1048576)",
      set_max_body},
+    {"PEX_INTERVAL_MS", "pex-interval-ms", "MS", "send PEER_LIST to every peer this often (30000)",
+     set_uint_setting},
+    {"PING_INTERVAL_MS", "ping-interval-ms", "MS", "PING every peer this often (30000)", set_uint_setting},
+    {"MAX_FAILURES", "max-failures", "N", "consecutive failures before a peer is removed (5)",
+     set_uint_setting},
+    {"PEER_INACTIVE_MS", "peer-inactive-ms", "MS", "prune a peer silent this long (3600000)",
+     set_uint_setting},
+    {"SEEN_CACHE_SIZE", "seen-cache-size", "N", "message ids kept for dedup (1000)", set_uint_setting},
+    {"SEEN_CACHE_TTL_MS", "seen-cache-ttl-ms", "MS", "how long a message id is kept (300000)",
+     set_uint_setting},
+    {"MAX_HOPS", "max-hops", "N", "a message at this many hops is not relayed (10)", set_uint_setting},
+    {"SPAM_WINDOW_MS", "spam-window-ms", "MS", "window for the per-peer message rate (10000)",
+     set_uint_setting},
+    {"SPAM_MAX_MESSAGES", "spam-max-messages", "N", "messages one peer may send per window (500)",
+     set_uint_setting},
+    {"SEND_QUEUE_MAX", "send-queue-max", "N", "messages queued per peer before it is dropped (256)",
+     set_uint_setting},
+    {"REPUTATION_BAN_THRESHOLD", "reputation-ban-threshold", "SCORE", "a score below this bans (20)",
+     set_ban_threshold},
+    {"REPUTATION_BAN_MS", "reputation-ban-ms", "MS", "how long a ban lasts (3600000)", set_uint_setting},
+    {"REPUTATION_DECAY_PER_HOUR", "reputation-decay-per-hour", "PTS",
+     "score points per hour back toward 50 (0.1)", set_decay},
+    {"REPUTATION_WEIGHTS", "reputation-weights", "LIST",
+     "event=weight,... (messageSuccess=1,messageFailure=-2,invalidMessage=-5,spamDetected=-10,"
+     "peerExchange=2,healthCheck=1)",
+     set_weights},
 };
 #define N_OPTIONS (sizeof options / sizeof *options)
 
@@ -360,9 +521,9 @@ static void print_help(FILE *out, const swarm_config *cfg)
     for (size_t i = 0; i < N_OPTIONS; i++) {
         char left[64];
         snprintf(left, sizeof left, "--%s %s", options[i].flag, options[i].arg);
-        fprintf(out, "  %-26s %-16s %s\n", left, options[i].env, options[i].help);
+        fprintf(out, "  %-36s %-26s %s\n", left, options[i].env, options[i].help);
     }
-    fprintf(out, "  %-26s %-16s %s\n\ndefault port for %s: %u\n", "--help", "", "show this help",
+    fprintf(out, "  %-36s %-26s %s\n\ndefault port for %s: %u\n", "--help", "", "show this help",
             cfg->node_type, cfg->port);
 }
 

@@ -111,6 +111,8 @@ int swarm_peer_table_set_node_id(swarm_peer_table *t, swarm_peer *p, const char 
 {
     if (strcmp(p->node_id, node_id) == 0)
         return 0;
+    if (*node_id && !swarm_valid_node_id(node_id))
+        return -1; /* also rules out ids that would be cut short and collide */
     swarm_peer *holder = swarm_peer_table_find_node(t, node_id);
     if (holder && holder != p)
         return -1;

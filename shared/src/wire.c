@@ -280,6 +280,9 @@ int swarm_peer_list_decode(const cJSON *payload, swarm_peer_list *out, char *err
     rc = json_str(payload, "senderHost", out->sender_host, sizeof out->sender_host);
     if (rc < 0 || (rc == 0 && !swarm_valid_host(out->sender_host)))
         goto bad_sender;
+    out->hello = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(payload, "hello"));
+    const cJSON *acc = cJSON_GetObjectItemCaseSensitive(payload, "accepted");
+    out->accepted = cJSON_IsBool(acc) ? cJSON_IsTrue(acc) : -1;
     return 0;
 bad_sender:
     swarm_peer_list_clear(out);
@@ -293,7 +296,8 @@ void swarm_peer_list_clear(swarm_peer_list *pl)
 }
 
 cJSON *swarm_peer_list_payload(const swarm_wire_peer *peers, size_t n, const char *sender_type,
-                               uint16_t sender_port, const char *sender_id, const char *sender_host)
+                               uint16_t sender_port, const char *sender_id, const char *sender_host,
+                               bool hello, int accepted)
 {
     cJSON *payload = cJSON_CreateObject();
     cJSON *arr = cJSON_AddArrayToObject(payload, "peers");
@@ -314,6 +318,10 @@ cJSON *swarm_peer_list_payload(const swarm_wire_peer *peers, size_t n, const cha
     cJSON_AddStringToObject(payload, "senderNodeId", sender_id);
     if (sender_host && *sender_host)
         cJSON_AddStringToObject(payload, "senderHost", sender_host);
+    if (hello)
+        cJSON_AddBoolToObject(payload, "hello", 1);
+    if (accepted >= 0)
+        cJSON_AddBoolToObject(payload, "accepted", accepted);
     return payload;
 }
 
@@ -335,6 +343,8 @@ int swarm_reply_identity(const char *reply, size_t len, swarm_identity *out)
         swarm_valid_type(out->node_type) &&
         json_int(cJSON_GetObjectItemCaseSensitive(node, "port"), 1, 65535, &port)) {
         out->port = (uint16_t)port;
+        const cJSON *acc = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(root, "result"), "accepted");
+        out->accepted = cJSON_IsBool(acc) ? cJSON_IsTrue(acc) : -1;
         rc = 0;
     }
     cJSON_Delete(root);

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "swarm/log.h"
+#include "swarm/reputation.h"
 
 #define SWARM_HOST_MAX 256     /* including the NUL */
 #define SWARM_TYPE_MAX 33      /* node type token, 1..32 chars */
@@ -18,6 +19,16 @@
 #define SWARM_DEFAULT_MAX_PEERS 8
 #define SWARM_DEFAULT_MAX_BODY (1024 * 1024)
 #define SWARM_MAX_BOOTSTRAP 256
+#define SWARM_DEFAULT_PEX_INTERVAL_MS 30000
+#define SWARM_DEFAULT_PING_INTERVAL_MS 30000
+#define SWARM_DEFAULT_MAX_FAILURES 5
+#define SWARM_DEFAULT_INACTIVE_MS (60ull * 60 * 1000)
+#define SWARM_DEFAULT_SEEN_CACHE_SIZE 1000
+#define SWARM_DEFAULT_SEEN_TTL_MS (5ull * 60 * 1000)
+#define SWARM_DEFAULT_MAX_HOPS 10
+#define SWARM_DEFAULT_SPAM_WINDOW_MS 10000
+#define SWARM_DEFAULT_SPAM_MAX_MESSAGES 500
+#define SWARM_DEFAULT_SEND_QUEUE_MAX 256
 
 typedef struct swarm_bootstrap_entry {
     char host[SWARM_HOST_MAX];
@@ -38,6 +49,19 @@ typedef struct swarm_config {
     swarm_log_level log_level;
     bool tls;
     size_t max_body;
+
+    /* protocol timing and limits */
+    uint64_t pex_interval_ms;     /* PEER_LIST to every peer this often */
+    uint64_t ping_interval_ms;    /* PING every peer this often */
+    unsigned max_failures;        /* consecutive failures before a peer is removed */
+    uint64_t inactive_ms;         /* a peer silent this long is pruned */
+    size_t seen_cache_size;       /* message ids remembered for dedup */
+    uint64_t seen_ttl_ms;         /* ... and for how long */
+    unsigned max_hops;            /* a message at this many hops is not relayed further */
+    uint64_t spam_window_ms;      /* spam rate window */
+    unsigned spam_max_messages;   /* messages one peer may send per window */
+    unsigned send_queue_max;      /* messages queued per peer before it is dropped */
+    swarm_reputation_config reputation;
 } swarm_config;
 
 /* Fills cfg with the defaults of a node type (default data dir: ./data/<type lowercase>-<port>). */

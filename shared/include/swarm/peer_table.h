@@ -39,6 +39,12 @@ typedef struct swarm_peer {
     uint32_t backoff_ms;      /* current retry backoff */
     unsigned failures;        /* consecutive failed contacts */
     bool handshaken;          /* we have its id and type from the peer itself */
+    bool ping_outstanding;    /* a PING went out and nothing has come back since */
+    uint64_t last_contact;    /* monotonic ms it last sent us its PEER_LIST (it keeps us as a peer) */
+    uint64_t window_start;    /* spam: start of the current rate window */
+    unsigned window_count;    /*       messages in it */
+    uint64_t recent_ids[32];  /*       hashes of the last ids it sent, to spot replays */
+    unsigned recent_pos;
 
     UT_hash_handle hh;      /* by id */
     UT_hash_handle hh_node; /* by node_id, when known */

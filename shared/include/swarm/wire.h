@@ -68,22 +68,26 @@ typedef struct swarm_peer_list {
     uint16_t sender_port;               /* 0 if absent */
     char sender_id[SWARM_NODE_ID_MAX];  /* "" if absent */
     char sender_host[SWARM_HOST_MAX];   /* "" if absent: the receiver uses the source address */
+    bool hello;   /* swarm extension: the sender asks for our PEER_LIST in return */
+    int accepted; /* swarm extension, on a reply: 1 the sender keeps us as a peer, 0 it is full, -1 absent */
 } swarm_peer_list;
 
 /* Decodes a PEER_LIST payload strictly: any malformed entry rejects the whole list. */
 int swarm_peer_list_decode(const struct cJSON *payload, swarm_peer_list *out, char *err, size_t errlen);
 void swarm_peer_list_clear(swarm_peer_list *pl);
 
-/* Builds a PEER_LIST payload. sender_host may be "" (the receiver then uses our source address). */
+/* Builds a PEER_LIST payload. sender_host may be "" (the receiver then uses our source address).
+ * accepted: -1 to leave it out. */
 struct cJSON *swarm_peer_list_payload(const swarm_wire_peer *peers, size_t n, const char *sender_type,
                                       uint16_t sender_port, const char *sender_id,
-                                      const char *sender_host);
+                                      const char *sender_host, bool hello, int accepted);
 
 /* A node's identity as sent in replies: {"nodeId","nodeType","port"}. */
 typedef struct swarm_identity {
     char node_id[SWARM_NODE_ID_MAX];
     char node_type[SWARM_TYPE_MAX];
     uint16_t port;
+    int accepted; /* 1 it keeps us as a peer, 0 its table is full, -1 not said */
 } swarm_identity;
 /* Finds result.node in a /p2p/message reply. Returns 0 if a valid identity was found, else -1
  * (a NeuroSwarm node's reply carries none). */
