@@ -6,6 +6,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <uthash.h>
+
 #include "swarm/log.h"
 #include "swarm/seen_cache.h"
 
@@ -13,6 +15,15 @@
  * started before its peers finds them quickly without hammering a peer that stays down. */
 #define BACKOFF_MIN_MS 500u
 #define BACKOFF_MAX_MS 30000u
+
+/* Peers removed as dead are not taken back from hearsay for a while: other nodes still list them
+ * until their own health checks notice. Only the peer itself, by contacting us, ends this. */
+typedef struct dead_entry {
+    uint64_t until;
+    UT_hash_handle hh;
+    char id[SWARM_PEER_ID_MAX];
+} dead_entry;
+#define DEAD_MAX 256
 
 typedef struct boot_entry {
     swarm_bootstrap_entry addr;
@@ -32,6 +43,7 @@ struct swarm_node {
     swarm_seen_cache *seen;
     boot_entry *boot;
     size_t n_boot;
+    dead_entry *dead;
     uint64_t started_mono;
     uint64_t next_ping, next_pex;
     uint64_t rng;
@@ -103,6 +115,11 @@ void swarm_node_free(swarm_node *n)
     swarm_reputation_free(n->rep);
     swarm_seen_cache_free(n->seen);
     free(n->boot);
+    dead_entry *d, *tmp;
+    HASH_ITER(hh, n->dead, d, tmp) {
+        HASH_DEL(n->dead, d);
+        free(d);
+    }
     free(n);
 }
 
@@ -224,6 +241,43 @@ bool swarm_node_sender_banned(swarm_node *n, const swarm_from *from, swarm_time 
 }
 
 /* ------------------------------------------------------------------ peer table changes */
+
+static void dead_forget(swarm_node *n, const char *id)
+{
+    dead_entry *d = NULL;
+    HASH_FIND_STR(n->dead, id, d);
+    if (d) {
+        HASH_DEL(n->dead, d);
+        free(d);
+    }
+}
+
+static void dead_remember(swarm_node *n, const char *id, uint64_t now)
+{
+    dead_forget(n, id);
+    if (HASH_COUNT(n->dead) >= DEAD_MAX) { /* oldest first */
+        dead_entry *old = n->dead;
+        HASH_DEL(n->dead, old);
+        free(old);
+    }
+    dead_entry *d = calloc(1, sizeof *d);
+    if (!d)
+        return;
+    snprintf(d->id, sizeof d->id, "%s", id);
+    d->until = now + 2ull * n->cfg.max_failures * n->cfg.ping_interval_ms;
+    HASH_ADD_STR(n->dead, id, d);
+}
+
+static bool dead_recently(swarm_node *n, const char *id, uint64_t now)
+{
+    dead_entry *d = NULL;
+    HASH_FIND_STR(n->dead, id, d);
+    if (d && now >= d->until) {
+        dead_forget(n, id);
+        d = NULL;
+    }
+    return d != NULL;
+}
 
 static void remove_peer(swarm_node *n, swarm_peer *p, const char *why)
 {
@@ -355,7 +409,7 @@ static void mark_alive(swarm_peer *p, swarm_time now)
     p->last_seen_mono = now.mono;
 }
 
-static void count_failure(swarm_node *n, swarm_peer *p, const char *what)
+static void count_failure(swarm_node *n, swarm_peer *p, const char *what, swarm_time now)
 {
     p->failures++;
     p->status = SWARM_PEER_UNREACHABLE;
@@ -364,6 +418,7 @@ static void count_failure(swarm_node *n, swarm_peer *p, const char *what)
         char why[64];
         snprintf(why, sizeof why, "unhealthy: %u failures", p->failures);
         n->stats.peers_removed++;
+        dead_remember(n, p->id, now.mono);
         remove_peer(n, p, why);
     }
 }
@@ -446,7 +501,7 @@ static void merge_peer_list(swarm_node *n, const swarm_peer_list *pl, swarm_time
             continue; /* known already, perhaps under another address */
         char id[SWARM_PEER_ID_MAX];
         swarm_peer_make_id(w->host, w->port, id);
-        if (banned_key(n, id, now.mono) || banned_key(n, w->node_id, now.mono))
+        if (banned_key(n, id, now.mono) || banned_key(n, w->node_id, now.mono) || dead_recently(n, id, now.mono))
             continue;
         swarm_peer *p = NULL;
         if (swarm_node_add_peer(n, w->host, w->port, w->node_type, SWARM_SOURCE_PEX, now, &p) ==
@@ -482,6 +537,11 @@ static void on_peer_list(swarm_node *n, const swarm_from *from, swarm_peer *p, c
         p = swarm_peer_table_find_node(n->peers, sender_id);
     if (!p && host && *host && port)
         p = find_by_addr(n, host, port);
+    if (host && *host && port) {
+        char id[SWARM_PEER_ID_MAX];
+        swarm_peer_make_id(host, port, id);
+        dead_forget(n, id); /* it contacted us: alive after all */
+    }
     bool accepted = p != NULL;
     if (!p && host && *host && port) {
         swarm_peer_source src = is_bootstrap_addr(n, host, port) ? SWARM_SOURCE_BOOTSTRAP : SWARM_SOURCE_PEX;
@@ -764,7 +824,7 @@ void swarm_node_on_sent(swarm_node *n, const char *peer_id, swarm_msg_type type,
         reputation_event(n, p, p->id, SWARM_REP_MESSAGE_FAILURE, now);
         p = swarm_peer_table_find(n->peers, peer_id); /* a ban may have removed it */
         if (p)
-            count_failure(n, p, http_status ? "Peer refused a message:" : "Error sending to");
+            count_failure(n, p, http_status ? "Peer refused a message:" : "Error sending to", now);
         return;
     }
     mark_alive(p, now);
@@ -791,7 +851,7 @@ void swarm_node_on_overflow(swarm_node *n, const char *peer_id, swarm_time now)
     reputation_event(n, p, p->id, SWARM_REP_MESSAGE_FAILURE, now);
     p = swarm_peer_table_find(n->peers, peer_id);
     if (p)
-        count_failure(n, p, "Send queue overflow for");
+        count_failure(n, p, "Send queue overflow for", now);
 }
 
 /* ------------------------------------------------------------------ time */
@@ -855,7 +915,7 @@ uint64_t swarm_node_tick(swarm_node *n, swarm_time now)
         }
         if (ping_round) {
             if (p->ping_outstanding) {
-                count_failure(n, p, "No PONG from"); /* may remove p; nextp stays valid */
+                count_failure(n, p, "No PONG from", now); /* may remove p; nextp stays valid */
                 continue;
             }
             p->ping_outstanding = true;

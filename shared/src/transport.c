@@ -7,6 +7,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <uthash.h>
+
 #include "swarm/api.h"
 #include "swarm/log.h"
 
@@ -16,6 +18,14 @@
 #define MAX_REPLY_BYTES (64 * 1024)
 #define WRITE_CHUNK (16 * 1024)
 #define TICK_MAX_MS 1000
+#define LINK_PATH "/swarm"
+#define LINK_PROTOCOL "swarm-p2p"
+/* Link redial backoff; a peer that refused the upgrade is asked again after HTTP_ONLY_RETRY_MS. */
+#define LINK_BACKOFF_MIN_MS 250u
+#define LINK_BACKOFF_MAX_MS 30000u
+#define HTTP_ONLY_RETRY_MS (5 * 60 * 1000)
+
+struct peer_link;
 
 typedef struct out_req {
     swarm_transport *t;
@@ -29,8 +39,39 @@ typedef struct out_req {
     size_t reply_len;
     int status;    /* HTTP status once known */
     bool finished; /* outcome decided; waiting in the completion list */
+    bool probe;    /* sent because a link dial failed: its outcome says whether the peer lives */
+    bool overflow; /* not a send: the peer's queue overflowed, tell the core */
     struct out_req *next;
 } out_req;
+
+/* A queued message: LWS_PRE bytes of headroom, then the JSON. */
+typedef struct qmsg {
+    struct qmsg *next;
+    swarm_msg_type type;
+    size_t len;
+    unsigned char buf[];
+} qmsg;
+
+/* Our persistent link to one peer. Each node dials its own link to each peer and sends only on
+ * it; a link it accepted is only read. Two half-duplex links per pair need no tie-breaking when
+ * both ends dial at once, and every message has exactly one way out. */
+typedef enum { LINK_IDLE, LINK_CONNECTING, LINK_OPEN } link_state;
+typedef struct peer_link {
+    char peer_id[SWARM_PEER_ID_MAX];
+    char host[SWARM_HOST_MAX];
+    uint16_t port;
+    link_state state;
+    struct lws *wsi;
+    qmsg *head, *tail;
+    unsigned qlen;
+    bool probing;       /* a dial failed; an HTTP POST is finding out if the peer is up */
+    bool http_only;     /* the peer does not take the upgrade: POST each message */
+    uint64_t http_only_until;
+    bool ever_open;
+    uint64_t next_dial;
+    uint32_t backoff_ms;
+    UT_hash_handle hh;
+} peer_link;
 
 struct swarm_transport {
     swarm_config cfg;
@@ -42,8 +83,18 @@ struct swarm_transport {
     lws_sorted_usec_list_t sul;
     out_req *inflight;  /* sends under way */
     out_req *completed; /* outcomes to hand to the core at the next tick (never re-entrantly) */
+    peer_link *links;
     bool closing;
 };
+
+typedef struct link_session { /* an accepted link: who is on the other end, and a partial message */
+    char remote[128];
+    uint16_t sender_port;
+    char sender_id[SWARM_NODE_ID_MAX];
+    char *buf;
+    size_t len;
+    bool too_big;
+} link_session;
 
 swarm_time swarm_now(void)
 {
@@ -53,6 +104,117 @@ swarm_time swarm_now(void)
     swarm_time t = {(uint64_t)m.tv_sec * 1000 + (uint64_t)m.tv_nsec / 1000000,
                     (uint64_t)w.tv_sec * 1000 + (uint64_t)w.tv_nsec / 1000000};
     return t;
+}
+
+/* ------------------------------------------------------------------ links and queues */
+
+static peer_link *link_find(swarm_transport *t, const char *peer_id)
+{
+    peer_link *l = NULL;
+    HASH_FIND_STR(t->links, peer_id, l);
+    return l;
+}
+
+static void link_clear_queue(peer_link *l)
+{
+    for (qmsg *m = l->head, *n; m; m = n) {
+        n = m->next;
+        free(m);
+    }
+    l->head = l->tail = NULL;
+    l->qlen = 0;
+}
+
+static qmsg *link_pop(peer_link *l)
+{
+    qmsg *m = l->head;
+    if (m) {
+        l->head = m->next;
+        if (!l->head)
+            l->tail = NULL;
+        l->qlen--;
+    }
+    return m;
+}
+
+/* Forgets a peer_link; its connection, if any, is closed asynchronously and never reaches us again. */
+static void link_free(swarm_transport *t, peer_link *l)
+{
+    if (l->wsi) {
+        lws_set_opaque_user_data(l->wsi, NULL);
+        lws_set_timeout(l->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
+    }
+    HASH_DEL(t->links, l);
+    link_clear_queue(l);
+    free(l);
+}
+
+static void io_peer_removed(void *ctx, const char *peer_id)
+{
+    swarm_transport *t = ctx;
+    peer_link *l = link_find(t, peer_id);
+    if (l)
+        link_free(t, l);
+}
+
+static void link_backoff(peer_link *l, uint64_t now)
+{
+    l->backoff_ms = l->backoff_ms ? l->backoff_ms * 2 : LINK_BACKOFF_MIN_MS;
+    if (l->backoff_ms > LINK_BACKOFF_MAX_MS)
+        l->backoff_ms = LINK_BACKOFF_MAX_MS;
+    l->next_dial = now + l->backoff_ms;
+}
+
+static void http_post(swarm_transport *t, const char *peer_id, const char *host, uint16_t port,
+                      swarm_msg_type type, const char *json, size_t len, bool probe);
+
+static void link_dial(swarm_transport *t, peer_link *l)
+{
+    struct lws_client_connect_info ci;
+    memset(&ci, 0, sizeof ci);
+    ci.context = t->ctx;
+    ci.vhost = t->vhost;
+    ci.address = l->host;
+    ci.port = l->port;
+    ci.path = LINK_PATH;
+    ci.host = l->host;
+    ci.origin = l->host;
+    ci.protocol = LINK_PROTOCOL;
+    ci.local_protocol_name = LINK_PROTOCOL;
+    ci.opaque_user_data = l;
+    ci.pwsi = &l->wsi;
+    l->state = LINK_CONNECTING;
+    SWARM_DEBUG("[P2P] Dialling link to %s", l->peer_id);
+    if (!lws_client_connect_via_info(&ci) && l->state == LINK_CONNECTING) {
+        /* lws could not even start (e.g. the name does not resolve): same as a failed dial. */
+        l->wsi = NULL;
+        l->state = LINK_IDLE;
+        link_backoff(l, swarm_now().mono);
+    }
+}
+
+/* A dial failed. Perhaps the peer is down, perhaps it speaks only HTTP (a NeuroSwarm node): the
+ * first queued message goes by HTTP POST and its outcome decides (see drain_completions). */
+static void link_dial_failed(swarm_transport *t, peer_link *l)
+{
+    l->wsi = NULL;
+    l->state = LINK_IDLE;
+    link_backoff(l, swarm_now().mono);
+    qmsg *m = link_pop(l);
+    if (!m) {
+        return;
+    }
+    l->probing = true;
+    http_post(t, l->peer_id, l->host, l->port, m->type, (const char *)m->buf + LWS_PRE, m->len, true);
+    free(m);
+}
+
+static void flush_over_http(swarm_transport *t, peer_link *l)
+{
+    for (qmsg *m; (m = link_pop(l));) {
+        http_post(t, l->peer_id, l->host, l->port, m->type, (const char *)m->buf + LWS_PRE, m->len, false);
+        free(m);
+    }
 }
 
 /* ------------------------------------------------------------------ timer */
@@ -68,12 +230,58 @@ static void drain_completions(swarm_transport *t, swarm_time now)
 {
     out_req *list = t->completed;
     t->completed = NULL;
+    /* The list was built newest first: hand outcomes over in the order they happened. */
+    out_req *ordered = NULL;
     while (list) {
         out_req *r = list;
         list = r->next;
-        if (t->node)
-            swarm_node_on_sent(t->node, r->peer_id, r->type, r->status, r->reply, r->reply_len, now);
+        r->next = ordered;
+        ordered = r;
+    }
+    while (ordered) {
+        out_req *r = ordered;
+        ordered = r->next;
+        char peer_id[SWARM_PEER_ID_MAX];
+        snprintf(peer_id, sizeof peer_id, "%s", r->peer_id);
+        bool ok = r->status >= 200 && r->status <= 299;
+        if (t->node) {
+            if (r->overflow)
+                swarm_node_on_overflow(t->node, peer_id, now);
+            else
+                swarm_node_on_sent(t->node, peer_id, r->type, r->status, r->reply, r->reply_len, now);
+        }
+        /* The core may have dropped the peer (and so its link) just now: look the link up again. */
+        peer_link *l = r->probe ? link_find(t, peer_id) : NULL;
+        if (l) {
+            l->probing = false;
+            if (ok) {
+                SWARM_INFO("[P2P] %s takes no link upgrade: sending over HTTP POST", peer_id);
+                l->http_only = true;
+                l->http_only_until = now.mono + HTTP_ONLY_RETRY_MS;
+                l->backoff_ms = 0;
+                flush_over_http(t, l);
+            } else {
+                link_clear_queue(l); /* the peer is down: what waited for it is dropped */
+            }
+        }
         out_req_free(r);
+    }
+}
+
+/* Redials links that dropped, once their backoff has passed and while the peer is still ours. */
+static void maintain_links(swarm_transport *t, swarm_time now)
+{
+    peer_link *l, *tmp;
+    HASH_ITER(hh, t->links, l, tmp) {
+        if (l->http_only && now.mono >= l->http_only_until)
+            l->http_only = false;
+        if (l->state != LINK_IDLE || l->probing || l->http_only || now.mono < l->next_dial)
+            continue;
+        if (!l->head && !l->ever_open)
+            continue;
+        if (!t->node || !swarm_peer_table_find(swarm_node_peers(t->node), l->peer_id))
+            continue;
+        link_dial(t, l);
     }
 }
 
@@ -83,9 +291,12 @@ static void on_tick(lws_sorted_usec_list_t *sul)
     swarm_time now = swarm_now();
     drain_completions(t, now);
     uint64_t next = t->tick ? t->tick(t->tick_ctx, now) : now.mono + TICK_MAX_MS;
+    maintain_links(t, now);
     uint64_t delay = next > now.mono ? next - now.mono : 1;
     if (delay > TICK_MAX_MS)
         delay = TICK_MAX_MS;
+    if (delay > 100 && t->links)
+        delay = 100; /* links waiting to be redialled are checked often */
     lws_sul_schedule(t->ctx, 0, &t->sul, on_tick, (lws_usec_t)delay * LWS_US_PER_MS);
 }
 
@@ -126,19 +337,30 @@ static unsigned inflight_to(const swarm_transport *t, const char *peer_id)
     return n;
 }
 
-static void io_send(void *ctx, const swarm_peer *peer, swarm_msg_type type, const char *json, size_t len)
+static out_req *new_req(swarm_transport *t, const char *peer_id, swarm_msg_type type)
 {
-    swarm_transport *t = ctx;
     out_req *r = calloc(1, sizeof *r);
     if (!r)
-        return;
+        return NULL;
     r->t = t;
     r->type = type;
-    snprintf(r->peer_id, sizeof r->peer_id, "%s", peer->id);
+    snprintf(r->peer_id, sizeof r->peer_id, "%s", peer_id);
     r->next = t->inflight;
     t->inflight = r;
-    if (inflight_to(t, peer->id) > MAX_INFLIGHT_PER_PEER) {
-        SWARM_WARN("[P2P] Send queue to %s full, dropping %s", peer->id, swarm_msg_type_name(type));
+    return r;
+}
+
+/* One POST /p2p/message per envelope, one connection per POST. */
+static void http_post(swarm_transport *t, const char *peer_id, const char *host, uint16_t port,
+                      swarm_msg_type type, const char *json, size_t len, bool probe)
+{
+    out_req *r = new_req(t, peer_id, type);
+    if (!r)
+        return;
+    r->probe = probe;
+    if (inflight_to(t, peer_id) > MAX_INFLIGHT_PER_PEER) {
+        SWARM_WARN("[P2P] Too many requests in flight to %s, dropping %s", peer_id, swarm_msg_type_name(type));
+        r->overflow = true;
         finish_req(r, 0);
         return;
     }
@@ -154,11 +376,11 @@ static void io_send(void *ctx, const swarm_peer *peer, swarm_msg_type type, cons
     memset(&ci, 0, sizeof ci);
     ci.context = t->ctx;
     ci.vhost = t->vhost;
-    ci.address = peer->host;
-    ci.port = peer->port;
+    ci.address = host;
+    ci.port = port;
     ci.path = "/p2p/message";
-    ci.host = peer->host;
-    ci.origin = peer->host;
+    ci.host = host;
+    ci.origin = host;
     ci.method = "POST";
     ci.protocol = "swarm-http-client";
     ci.local_protocol_name = "swarm-http-client";
@@ -166,6 +388,223 @@ static void io_send(void *ctx, const swarm_peer *peer, swarm_msg_type type, cons
     ci.pwsi = &r->wsi;
     if (!lws_client_connect_via_info(&ci))
         finish_req(r, 0); /* no-op if lws already reported the error through the callback */
+}
+
+static void io_send(void *ctx, const swarm_peer *peer, swarm_msg_type type, const char *json, size_t len)
+{
+    swarm_transport *t = ctx;
+    peer_link *l = link_find(t, peer->id);
+    if (!l) {
+        l = calloc(1, sizeof *l);
+        if (!l)
+            return;
+        snprintf(l->peer_id, sizeof l->peer_id, "%s", peer->id);
+        HASH_ADD_STR(t->links, peer_id, l);
+    }
+    /* The address may have been learned anew (a probe for a bootstrap entry, then the peer). */
+    snprintf(l->host, sizeof l->host, "%s", peer->host);
+    l->port = peer->port;
+    if (l->http_only) {
+        http_post(t, l->peer_id, l->host, l->port, type, json, len, false);
+        return;
+    }
+    if (l->qlen >= t->cfg.send_queue_max) {
+        /* A peer that cannot keep up loses its link and its backlog, never our memory. */
+        SWARM_WARN("[P2P] Send queue to %s full (%u messages): dropping the link", l->peer_id, l->qlen);
+        out_req *r = new_req(t, l->peer_id, type);
+        if (r) {
+            r->overflow = true;
+            finish_req(r, 0);
+        }
+        link_clear_queue(l);
+        if (l->wsi) {
+            lws_set_opaque_user_data(l->wsi, NULL);
+            lws_set_timeout(l->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
+            l->wsi = NULL;
+        }
+        l->state = LINK_IDLE;
+        link_backoff(l, swarm_now().mono);
+        return;
+    }
+    qmsg *m = malloc(sizeof *m + LWS_PRE + len);
+    if (!m)
+        return;
+    m->next = NULL;
+    m->type = type;
+    m->len = len;
+    memcpy(m->buf + LWS_PRE, json, len);
+    if (l->tail)
+        l->tail->next = m;
+    else
+        l->head = m;
+    l->tail = m;
+    l->qlen++;
+    if (l->state == LINK_OPEN)
+        lws_callback_on_writable(l->wsi);
+    else if (l->state == LINK_IDLE && !l->probing && swarm_now().mono >= l->next_dial)
+        link_dial(t, l);
+}
+
+/* Adds who we are to an outgoing handshake, for receivers that attribute messages to peers. */
+static int add_identity_headers(struct lws *wsi, swarm_transport *t, unsigned char **p, unsigned char *end)
+{
+    char num[16];
+    int n = snprintf(num, sizeof num, "%u", t->cfg.port);
+    if (lws_add_http_header_by_name(wsi, (const unsigned char *)"x-swarm-port:", (unsigned char *)num, n, p, end))
+        return -1;
+    if (t->node) {
+        const char *id = swarm_node_id(t->node);
+        if (lws_add_http_header_by_name(wsi, (const unsigned char *)"x-swarm-node-id:",
+                                        (const unsigned char *)id, (int)strlen(id), p, end))
+            return -1;
+    }
+    return 0;
+}
+
+/* Reads the sender's identity headers and source address on an accepted connection. */
+static void read_identity(struct lws *wsi, char *remote, size_t remote_len, uint16_t *port,
+                          char node_id[SWARM_NODE_ID_MAX])
+{
+    lws_get_peer_simple(wsi, remote, remote_len);
+    /* An IPv4 client on a dual-stack socket shows as ::ffff:a.b.c.d: peers know it as a.b.c.d. */
+    if (strncmp(remote, "::ffff:", 7) == 0 && strchr(remote + 7, '.'))
+        memmove(remote, remote + 7, strlen(remote + 7) + 1);
+    char v[SWARM_NODE_ID_MAX];
+    *port = 0;
+    node_id[0] = 0;
+    if (lws_hdr_custom_copy(wsi, v, sizeof v, "x-swarm-port:", 13) > 0) {
+        uint16_t p16;
+        if (swarm_parse_port(v, &p16) == 0)
+            *port = p16;
+    }
+    if (lws_hdr_custom_copy(wsi, v, sizeof v, "x-swarm-node-id:", 16) > 0 && swarm_valid_node_id(v))
+        snprintf(node_id, SWARM_NODE_ID_MAX, "%s", v);
+}
+
+static int callback_link(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+{
+    swarm_transport *t = lws_context_user(lws_get_context(wsi));
+    link_session *s = user;
+    switch (reason) {
+    /* ---- our outbound link to a peer */
+    case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER:
+        return add_identity_headers(wsi, t, (unsigned char **)in, (*(unsigned char **)in) + len);
+    case LWS_CALLBACK_CLIENT_ESTABLISHED: {
+        peer_link *l = lws_get_opaque_user_data(wsi);
+        if (!l)
+            return -1;
+        l->state = LINK_OPEN;
+        l->ever_open = true;
+        l->backoff_ms = 0;
+        SWARM_DEBUG("[P2P] Link to %s open", l->peer_id);
+        if (l->head)
+            lws_callback_on_writable(wsi);
+        return 0;
+    }
+    case LWS_CALLBACK_CLIENT_WRITEABLE: {
+        peer_link *l = lws_get_opaque_user_data(wsi);
+        if (!l)
+            return -1;
+        qmsg *m = link_pop(l);
+        if (!m)
+            return 0;
+        int w = lws_write(wsi, m->buf + LWS_PRE, m->len, LWS_WRITE_TEXT);
+        free(m);
+        if (w < 0)
+            return -1;
+        if (l->head)
+            lws_callback_on_writable(wsi);
+        return 0;
+    }
+    case LWS_CALLBACK_CLIENT_RECEIVE:
+        return 0; /* links are one-way: the peer answers on its own link to us */
+    case LWS_CALLBACK_CLIENT_CONNECTION_ERROR: {
+        peer_link *l = lws_get_opaque_user_data(wsi);
+        if (l) {
+            SWARM_DEBUG("[P2P] Link to %s failed: %s", l->peer_id, in ? (const char *)in : "?");
+            lws_set_opaque_user_data(wsi, NULL);
+            link_dial_failed(t, l);
+        }
+        return 0;
+    }
+    case LWS_CALLBACK_CLIENT_CLOSED: {
+        peer_link *l = lws_get_opaque_user_data(wsi);
+        if (l) {
+            SWARM_INFO("[P2P] Link to %s closed", l->peer_id);
+            l->wsi = NULL;
+            l->state = LINK_IDLE;
+            link_backoff(l, swarm_now().mono);
+        }
+        return 0;
+    }
+
+    /* ---- a peer's link to us */
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: {
+        char remote[128], node_id[SWARM_NODE_ID_MAX];
+        uint16_t port;
+        read_identity(wsi, remote, sizeof remote, &port, node_id);
+        swarm_from from = {.host = remote, .port = port, .node_id = node_id, .via_link = true};
+        if (t->node && swarm_node_sender_banned(t->node, &from, swarm_now())) {
+            SWARM_INFO("[P2P] Refused a link from banned peer %s:%u", remote, port);
+            return 1;
+        }
+        return 0;
+    }
+    case LWS_CALLBACK_ESTABLISHED:
+        memset(s, 0, sizeof *s);
+        read_identity(wsi, s->remote, sizeof s->remote, &s->sender_port, s->sender_id);
+        return 0;
+    case LWS_CALLBACK_RECEIVE: {
+        if (!s->too_big && s->len + len > t->cfg.max_body) {
+            s->too_big = true;
+            free(s->buf);
+            s->buf = NULL;
+            s->len = 0;
+        }
+        if (!s->too_big) {
+            char *nb = realloc(s->buf, s->len + len + 1);
+            if (!nb)
+                return -1;
+            s->buf = nb;
+            memcpy(s->buf + s->len, in, len);
+            s->len += len;
+            s->buf[s->len] = 0;
+        }
+        if (!lws_is_final_fragment(wsi))
+            return 0;
+        swarm_from from = {.host = s->remote, .port = s->sender_port, .node_id = s->sender_id, .via_link = true};
+        swarm_msg_result res;
+        swarm_time now = swarm_now();
+        char err[160];
+        swarm_envelope env;
+        if (s->too_big) {
+            snprintf(err, sizeof err, "message larger than %zu bytes", t->cfg.max_body);
+            swarm_node_on_invalid(t->node, &from, err, now, &res);
+        } else if (swarm_envelope_decode(s->buf, s->len, &env, err, sizeof err) != 0) {
+            swarm_node_on_invalid(t->node, &from, err, now, &res);
+        } else {
+            swarm_node_on_message(t->node, &from, &env, now, &res);
+            swarm_envelope_clear(&env);
+        }
+        free(s->buf);
+        s->buf = NULL;
+        s->len = 0;
+        s->too_big = false;
+        if (res.status != 200)
+            SWARM_DEBUG("[P2P] Link message from %s:%u refused (%d): %s", s->remote, s->sender_port,
+                        res.status, res.reason);
+        tick_soon(t);
+        return res.status == 403 ? -1 : 0; /* a banned peer is disconnected */
+    }
+    case LWS_CALLBACK_CLOSED:
+        if (s) {
+            free(s->buf);
+            s->buf = NULL;
+        }
+        return 0;
+    default:
+        return 0;
+    }
 }
 
 static int callback_client(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
@@ -185,17 +624,8 @@ static int callback_client(struct lws *wsi, enum lws_callback_reasons reason, vo
             lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH, (unsigned char *)num, n,
                                          p, end))
             return -1;
-        /* Who we are, for receivers that attribute HTTP messages to peers (swarm nodes do). */
-        n = snprintf(num, sizeof num, "%u", r->t->cfg.port);
-        if (lws_add_http_header_by_name(wsi, (const unsigned char *)"x-swarm-port:",
-                                        (unsigned char *)num, n, p, end))
+        if (add_identity_headers(wsi, r->t, p, end))
             return -1;
-        if (r->t->node) {
-            const char *id = swarm_node_id(r->t->node);
-            if (lws_add_http_header_by_name(wsi, (const unsigned char *)"x-swarm-node-id:",
-                                            (const unsigned char *)id, (int)strlen(id), p, end))
-                return -1;
-        }
         lws_client_http_body_pending(wsi, 1);
         lws_callback_on_writable(wsi);
         return 0;
@@ -346,18 +776,7 @@ static void read_request_meta(struct lws *wsi, http_session *s, const char *uri_
             s->has_filter = true;
         }
     }
-    lws_get_peer_simple(wsi, s->remote, sizeof s->remote);
-    /* An IPv4 client on a dual-stack socket shows as ::ffff:a.b.c.d: peers know it as a.b.c.d. */
-    if (strncmp(s->remote, "::ffff:", 7) == 0 && strchr(s->remote + 7, '.'))
-        memmove(s->remote, s->remote + 7, strlen(s->remote + 7) + 1);
-    char v[SWARM_NODE_ID_MAX];
-    if (lws_hdr_custom_copy(wsi, v, sizeof v, "x-swarm-port:", 13) > 0) {
-        uint16_t port;
-        if (swarm_parse_port(v, &port) == 0)
-            s->sender_port = port;
-    }
-    if (lws_hdr_custom_copy(wsi, v, sizeof v, "x-swarm-node-id:", 16) > 0 && swarm_valid_node_id(v))
-        snprintf(s->sender_id, sizeof s->sender_id, "%s", v);
+    read_identity(wsi, s->remote, sizeof s->remote, &s->sender_port, s->sender_id);
 }
 
 static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
@@ -476,6 +895,7 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
 static const struct lws_protocols protocols[] = {
     {"http", callback_http, sizeof(http_session), 0, 0, NULL, 0},
     {"swarm-http-client", callback_client, 0, 0, 0, NULL, 0},
+    {LINK_PROTOCOL, callback_link, sizeof(link_session), 65536, 0, NULL, 0},
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
@@ -527,7 +947,7 @@ swarm_transport *swarm_transport_new(const swarm_config *cfg, char *err, size_t 
 
 swarm_node_io swarm_transport_io(swarm_transport *t)
 {
-    swarm_node_io io = {.ctx = t, .send = io_send, .peer_removed = NULL};
+    swarm_node_io io = {.ctx = t, .send = io_send, .peer_removed = io_peer_removed};
     return io;
 }
 
@@ -564,6 +984,12 @@ void swarm_transport_free(swarm_transport *t)
     for (out_req *r = t->inflight, *n; r; r = n) {
         n = r->next;
         out_req_free(r);
+    }
+    peer_link *l, *tmp;
+    HASH_ITER(hh, t->links, l, tmp) {
+        HASH_DEL(t->links, l);
+        link_clear_queue(l);
+        free(l);
     }
     for (out_req *r = t->completed, *n; r; r = n) {
         n = r->next;
