@@ -16,8 +16,9 @@
 #define BACKOFF_MIN_MS 500u
 #define BACKOFF_MAX_MS 30000u
 
-/* Peers removed as dead are not taken back from hearsay for a while: other nodes still list them
- * until their own health checks notice. Only the peer itself, by contacting us, ends this. */
+/* Peers removed as dead, or that refused us (their table is full), are not taken back from
+ * hearsay for a while: other nodes keep listing them. Only the peer itself, by contacting us,
+ * ends this early. */
 typedef struct dead_entry {
     uint64_t until;
     UT_hash_handle hh;
@@ -252,7 +253,7 @@ static void dead_forget(swarm_node *n, const char *id)
     }
 }
 
-static void dead_remember(swarm_node *n, const char *id, uint64_t now)
+static void dead_remember(swarm_node *n, const char *id, uint64_t until)
 {
     dead_forget(n, id);
     if (HASH_COUNT(n->dead) >= DEAD_MAX) { /* oldest first */
@@ -264,7 +265,7 @@ static void dead_remember(swarm_node *n, const char *id, uint64_t now)
     if (!d)
         return;
     snprintf(d->id, sizeof d->id, "%s", id);
-    d->until = now + 2ull * n->cfg.max_failures * n->cfg.ping_interval_ms;
+    d->until = until;
     HASH_ADD_STR(n->dead, id, d);
 }
 
@@ -418,25 +419,30 @@ static void count_failure(swarm_node *n, swarm_peer *p, const char *what, swarm_
         char why[64];
         snprintf(why, sizeof why, "unhealthy: %u failures", p->failures);
         n->stats.peers_removed++;
-        dead_remember(n, p->id, now.mono);
+        dead_remember(n, p->id, now.mono + 2ull * n->cfg.max_failures * n->cfg.ping_interval_ms);
         remove_peer(n, p, why);
     }
 }
 
-/* A full table makes room for a peer that contacted us directly by dropping one learned only
- * from hearsay that has not contacted us lately (it does not keep us as a peer, or is gone):
- * the lowest-reputation such peer. Operator-configured peers are never displaced. */
-static swarm_peer *evictable(swarm_node *n, swarm_time now)
+/* A full table makes room for a peer that contacted us directly. First choice: a peer learned
+ * from hearsay that has not contacted us lately (it does not keep us as a peer, or is gone).
+ * A newcomer that names us as its bootstrap peer may also displace a peer learned by PEX that
+ * does keep us: bootstrap edges are what keeps the mesh connected when every table is full.
+ * Never displaced: peers an operator configured, and peers whose bootstrap we are. Among the
+ * candidates, failing peers go first, then the lowest reputation. */
+static swarm_peer *evictable(swarm_node *n, bool for_bootstrap_edge, swarm_time now)
 {
     swarm_peer *worst = NULL;
     double worst_score = 1e9;
     uint64_t recent = 2 * n->cfg.pex_interval_ms;
     for (swarm_peer *p = swarm_peer_table_first(n->peers); p; p = swarm_peer_table_next(p)) {
-        if (p->source != SWARM_SOURCE_PEX)
+        if (p->source != SWARM_SOURCE_PEX || p->names_us_bootstrap)
             continue;
-        if (p->last_contact && now.mono - p->last_contact < recent)
+        bool in_contact = p->last_contact && now.mono - p->last_contact < recent;
+        if (in_contact && !for_bootstrap_edge)
             continue;
-        double s = swarm_reputation_score(n->rep, p->id, now.mono) - (p->failures ? 100 : 0);
+        double s = swarm_reputation_score(n->rep, p->id, now.mono) - (p->failures ? 200 : 0) -
+                   (in_contact ? 0 : 100);
         if (s < worst_score)
             worst = p, worst_score = s;
     }
@@ -482,8 +488,12 @@ static void send_peer_list(swarm_node *n, const swarm_peer *to, bool hello, int 
         snprintf(list[k].node_id, sizeof list[k].node_id, "%s", p->node_id);
         k++;
     }
-    cJSON *payload = swarm_peer_list_payload(list, k, n->cfg.node_type, n->cfg.port, n->node_id,
-                                             n->cfg.advertise_host, hello, accepted);
+    swarm_peer_list pl = {.peers = list, .n = k, .sender_port = n->cfg.port, .hello = hello,
+                          .bootstrap = is_bootstrap_addr(n, to->host, to->port), .accepted = accepted};
+    snprintf(pl.sender_type, sizeof pl.sender_type, "%s", n->cfg.node_type);
+    snprintf(pl.sender_id, sizeof pl.sender_id, "%s", n->node_id);
+    snprintf(pl.sender_host, sizeof pl.sender_host, "%s", n->cfg.advertise_host);
+    cJSON *payload = swarm_peer_list_encode(&pl);
     free(list);
     send_simple(n, to, SWARM_MSG_PEER_LIST, payload, now);
     SWARM_DEBUG("[P2P] Sent peer list to %s (%zu peers%s)", to->id, k, hello ? ", hello" : "");
@@ -547,7 +557,7 @@ static void on_peer_list(swarm_node *n, const swarm_from *from, swarm_peer *p, c
         swarm_peer_source src = is_bootstrap_addr(n, host, port) ? SWARM_SOURCE_BOOTSTRAP : SWARM_SOURCE_PEX;
         swarm_add_result ar = swarm_node_add_peer(n, host, port, pl.sender_type, src, now, &p);
         if (ar == SWARM_ADD_FULL) {
-            swarm_peer *victim = evictable(n, now);
+            swarm_peer *victim = evictable(n, pl.bootstrap, now);
             if (victim) {
                 SWARM_INFO("[PeerManager] Table full: %s contacted us, replacing %s", host, victim->id);
                 remove_peer(n, victim, "replaced by a peer that contacted us");
@@ -563,9 +573,11 @@ static void on_peer_list(swarm_node *n, const swarm_from *from, swarm_peer *p, c
         p = learn_identity(n, p, sender_id, pl.sender_type);
         mark_alive(p, now);
         p->last_contact = now.mono;
+        p->names_us_bootstrap = pl.bootstrap;
         snprintf((char *)key, SWARM_PEER_ID_MAX, "%s", p->id);
         /* The sender said whether it keeps us: one learned by hearsay that is full is let go. */
         if (pl.accepted == 0 && p->source == SWARM_SOURCE_PEX) {
+            dead_remember(n, p->id, now.mono + 10 * n->cfg.pex_interval_ms);
             remove_peer(n, p, "its table is full");
             p = NULL;
         }
@@ -834,8 +846,10 @@ void swarm_node_on_sent(swarm_node *n, const char *peer_id, swarm_msg_type type,
         swarm_identity who;
         if (swarm_reply_identity(reply, reply_len, &who) == 0 && !swarm_node_is_self(n, NULL, 0, who.node_id)) {
             p = learn_identity(n, p, who.node_id, who.node_type);
-            if (who.accepted == 0 && p->source == SWARM_SOURCE_PEX)
+            if (who.accepted == 0 && p->source == SWARM_SOURCE_PEX) {
+                dead_remember(n, p->id, now.mono + 10 * n->cfg.pex_interval_ms);
                 remove_peer(n, p, "its table is full");
+            }
         } else {
             p->handshaken = true; /* a NeuroSwarm node: it tells its type in its own PEER_LIST */
         }

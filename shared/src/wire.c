@@ -281,6 +281,7 @@ int swarm_peer_list_decode(const cJSON *payload, swarm_peer_list *out, char *err
     if (rc < 0 || (rc == 0 && !swarm_valid_host(out->sender_host)))
         goto bad_sender;
     out->hello = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(payload, "hello"));
+    out->bootstrap = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(payload, "bootstrap"));
     const cJSON *acc = cJSON_GetObjectItemCaseSensitive(payload, "accepted");
     out->accepted = cJSON_IsBool(acc) ? cJSON_IsTrue(acc) : -1;
     return 0;
@@ -295,33 +296,41 @@ void swarm_peer_list_clear(swarm_peer_list *pl)
     memset(pl, 0, sizeof *pl);
 }
 
-cJSON *swarm_peer_list_payload(const swarm_wire_peer *peers, size_t n, const char *sender_type,
-                               uint16_t sender_port, const char *sender_id, const char *sender_host,
-                               bool hello, int accepted)
+cJSON *swarm_peer_list_encode(const swarm_peer_list *pl)
 {
     cJSON *payload = cJSON_CreateObject();
     cJSON *arr = cJSON_AddArrayToObject(payload, "peers");
-    for (size_t i = 0; arr && i < n; i++) {
+    if (!arr) {
+        cJSON_Delete(payload);
+        return NULL;
+    }
+    for (size_t i = 0; i < pl->n; i++) {
+        const swarm_wire_peer *w = &pl->peers[i];
         cJSON *o = cJSON_CreateObject();
         if (!o)
             break;
-        cJSON_AddStringToObject(o, "host", peers[i].host);
-        cJSON_AddNumberToObject(o, "port", peers[i].port);
-        if (peers[i].node_type[0])
-            cJSON_AddStringToObject(o, "nodeType", peers[i].node_type);
-        if (peers[i].node_id[0])
-            cJSON_AddStringToObject(o, "nodeId", peers[i].node_id);
+        cJSON_AddStringToObject(o, "host", w->host);
+        cJSON_AddNumberToObject(o, "port", w->port);
+        if (w->node_type[0])
+            cJSON_AddStringToObject(o, "nodeType", w->node_type);
+        if (w->node_id[0])
+            cJSON_AddStringToObject(o, "nodeId", w->node_id);
         cJSON_AddItemToArray(arr, o);
     }
-    cJSON_AddStringToObject(payload, "senderNodeType", sender_type);
-    cJSON_AddNumberToObject(payload, "senderPort", sender_port);
-    cJSON_AddStringToObject(payload, "senderNodeId", sender_id);
-    if (sender_host && *sender_host)
-        cJSON_AddStringToObject(payload, "senderHost", sender_host);
-    if (hello)
+    if (pl->sender_type[0])
+        cJSON_AddStringToObject(payload, "senderNodeType", pl->sender_type);
+    if (pl->sender_port)
+        cJSON_AddNumberToObject(payload, "senderPort", pl->sender_port);
+    if (pl->sender_id[0])
+        cJSON_AddStringToObject(payload, "senderNodeId", pl->sender_id);
+    if (pl->sender_host[0])
+        cJSON_AddStringToObject(payload, "senderHost", pl->sender_host);
+    if (pl->hello)
         cJSON_AddBoolToObject(payload, "hello", 1);
-    if (accepted >= 0)
-        cJSON_AddBoolToObject(payload, "accepted", accepted);
+    if (pl->bootstrap)
+        cJSON_AddBoolToObject(payload, "bootstrap", 1);
+    if (pl->accepted >= 0)
+        cJSON_AddBoolToObject(payload, "accepted", pl->accepted);
     return payload;
 }
 

@@ -578,7 +578,10 @@ static void test_peer_list_payload_round_trip(void **state)
         {.host = "::1", .port = 8080, .node_type = "", .node_id = ""},
         {.host = "vp.local", .port = 65535, .node_type = "VP", .node_id = ""},
     };
-    cJSON *payload = swarm_peer_list_payload(peers, 3, "Gateway", 8081, "gw-1", "gw.example", true, 0);
+    swarm_peer_list in = {.peers = peers, .n = 3, .sender_type = "Gateway", .sender_port = 8081,
+                          .sender_id = "gw-1", .sender_host = "gw.example", .hello = true,
+                          .bootstrap = true, .accepted = 0};
+    cJSON *payload = swarm_peer_list_encode(&in);
     assert_non_null(payload);
     /* absent fields are omitted, not sent empty */
     const cJSON *second = cJSON_GetArrayItem(cJSON_GetObjectItem(payload, "peers"), 1);
@@ -600,6 +603,7 @@ static void test_peer_list_payload_round_trip(void **state)
     assert_string_equal(pl.sender_id, "gw-1");
     assert_string_equal(pl.sender_host, "gw.example");
     assert_true(pl.hello);
+    assert_true(pl.bootstrap);
     assert_int_equal(pl.accepted, 0);
     swarm_peer_list_clear(&pl);
 }
@@ -607,7 +611,8 @@ static void test_peer_list_payload_round_trip(void **state)
 static void test_peer_list_payload_without_sender_host(void **state)
 {
     (void)state;
-    cJSON *payload = swarm_peer_list_payload(NULL, 0, "NS", 3009, "ns-1", "", false, -1);
+    swarm_peer_list in = {.sender_type = "NS", .sender_port = 3009, .sender_id = "ns-1", .accepted = -1};
+    cJSON *payload = swarm_peer_list_encode(&in);
     assert_null(cJSON_GetObjectItem(payload, "senderHost"));
     assert_null(cJSON_GetObjectItem(payload, "hello"));
     assert_null(cJSON_GetObjectItem(payload, "accepted"));

@@ -41,6 +41,7 @@ typedef struct swarm_peer {
     bool handshaken;          /* we have its id and type from the peer itself */
     bool ping_outstanding;    /* a PING went out and nothing has come back since */
     uint64_t last_contact;    /* monotonic ms it last sent us its PEER_LIST (it keeps us as a peer) */
+    bool names_us_bootstrap;  /* we are in its bootstrap list: the link the mesh is built on */
     uint64_t window_start;    /* spam: start of the current rate window */
     unsigned window_count;    /*       messages in it */
     uint64_t recent_ids[32];  /*       hashes of the last ids it sent, to spot replays */

@@ -68,7 +68,8 @@ typedef struct swarm_peer_list {
     uint16_t sender_port;               /* 0 if absent */
     char sender_id[SWARM_NODE_ID_MAX];  /* "" if absent */
     char sender_host[SWARM_HOST_MAX];   /* "" if absent: the receiver uses the source address */
-    bool hello;   /* swarm extension: the sender asks for our PEER_LIST in return */
+    bool hello;     /* swarm extension: the sender asks for our PEER_LIST in return */
+    bool bootstrap; /* swarm extension: the receiver is in the sender's bootstrap list */
     int accepted; /* swarm extension, on a reply: 1 the sender keeps us as a peer, 0 it is full, -1 absent */
 } swarm_peer_list;
 
@@ -76,11 +77,9 @@ typedef struct swarm_peer_list {
 int swarm_peer_list_decode(const struct cJSON *payload, swarm_peer_list *out, char *err, size_t errlen);
 void swarm_peer_list_clear(swarm_peer_list *pl);
 
-/* Builds a PEER_LIST payload. sender_host may be "" (the receiver then uses our source address).
- * accepted: -1 to leave it out. */
-struct cJSON *swarm_peer_list_payload(const swarm_wire_peer *peers, size_t n, const char *sender_type,
-                                      uint16_t sender_port, const char *sender_id,
-                                      const char *sender_host, bool hello, int accepted);
+/* Builds a PEER_LIST payload from pl (the inverse of swarm_peer_list_decode). Empty strings, port 0,
+ * false flags and accepted -1 are left out. Returns NULL on allocation failure. */
+struct cJSON *swarm_peer_list_encode(const swarm_peer_list *pl);
 
 /* A node's identity as sent in replies: {"nodeId","nodeType","port"}. */
 typedef struct swarm_identity {
