@@ -33,6 +33,9 @@ void swarm_api_error(swarm_http_response *resp, int status, const char *message)
 static void reply_ok_message(swarm_http_response *resp, int status, bool ok, const char *message,
                              cJSON *peer);
 
+/* Scores are kept as doubles (decay is continuous); two decimals are all anyone reads. */
+static double score2(double x) { return round(x * 100) / 100; }
+
 static cJSON *peer_json(const swarm_peer *p, swarm_reputation *rep, uint64_t now_mono)
 {
     char added[32], seen[32];
@@ -57,7 +60,7 @@ static cJSON *peer_json(const swarm_peer *p, swarm_reputation *rep, uint64_t now
     cJSON_AddStringToObject(o, "status", swarm_peer_status_name(p->status));
     cJSON_AddNumberToObject(o, "failures", p->failures);
     if (rep)
-        cJSON_AddNumberToObject(o, "reputation", round(swarm_reputation_score(rep, p->id, now_mono) * 100) / 100);
+        cJSON_AddNumberToObject(o, "reputation", score2(swarm_reputation_score(rep, p->id, now_mono)));
     return o;
 }
 
@@ -338,7 +341,7 @@ static void add_ban(void *ctx, const char *key, uint64_t until, double score)
     ban_list *bl = ctx;
     cJSON *b = cJSON_CreateObject();
     cJSON_AddStringToObject(b, "id", key);
-    cJSON_AddNumberToObject(b, "score", score);
+    cJSON_AddNumberToObject(b, "score", score2(score));
     cJSON_AddNumberToObject(b, "remainingMs", (double)(until > bl->now ? until - bl->now : 0));
     cJSON_AddItemToArray(bl->arr, b);
 }
@@ -351,9 +354,9 @@ static void get_reputation(swarm_node *node, swarm_time now, swarm_http_response
     cJSON *root = cJSON_CreateObject();
     cJSON *s = cJSON_AddObjectToObject(root, "stats");
     cJSON_AddNumberToObject(s, "tracked", (double)st.count);
-    cJSON_AddNumberToObject(s, "average", st.average);
-    cJSON_AddNumberToObject(s, "min", st.min);
-    cJSON_AddNumberToObject(s, "max", st.max);
+    cJSON_AddNumberToObject(s, "average", score2(st.average));
+    cJSON_AddNumberToObject(s, "min", score2(st.min));
+    cJSON_AddNumberToObject(s, "max", score2(st.max));
     cJSON_AddNumberToObject(s, "banned", (double)st.banned);
     cJSON *d = cJSON_AddObjectToObject(s, "distribution");
     static const char *const names[5] = {"0-19", "20-39", "40-59", "60-79", "80-100"};
@@ -366,7 +369,7 @@ static void get_reputation(swarm_node *node, swarm_time now, swarm_http_response
     for (swarm_peer *p = swarm_peer_table_first(swarm_node_peers(node)); p; p = swarm_peer_table_next(p)) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "id", p->id);
-        cJSON_AddNumberToObject(o, "score", swarm_reputation_score(rep, p->id, now.mono));
+        cJSON_AddNumberToObject(o, "score", score2(swarm_reputation_score(rep, p->id, now.mono)));
         cJSON_AddItemToArray(peers, o);
     }
     const swarm_reputation_config *rc = &swarm_node_config(node)->reputation;
