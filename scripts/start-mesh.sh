@@ -4,7 +4,7 @@
 # type, then prints each node's /peers. Stop it with scripts/stop-mesh.sh.
 #
 # Environment: NS_PORT (3009), GATEWAY_PORT (8080), VP_PORT (4000), RUN_DIR (./run),
-# MAX_PEERS, LOG_LEVEL, and SKIP_BUILD=1 to use an existing build/.
+# BIND_HOST (127.0.0.1), MAX_PEERS, LOG_LEVEL, and SKIP_BUILD=1 to use an existing build/.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 ns_port=${NS_PORT:-3009}
@@ -31,7 +31,7 @@ bootstrap="localhost:$ns_port:NS,localhost:$gw_port:Gateway,localhost:$vp_port:V
 
 start() { # kind port
     local kind=$1 port=$2
-    PORT=$port BOOTSTRAP_PEERS=$bootstrap DATA_DIR="$run/data/$kind" \
+    PORT=$port BOOTSTRAP_PEERS=$bootstrap DATA_DIR="$run/data/$kind" BIND_HOST=${BIND_HOST:-127.0.0.1} \
         nohup "$build/$kind-node/$kind-node" >"$run/logs/$kind.log" 2>&1 </dev/null &
     echo $! >"$run/$kind.pid"
 }

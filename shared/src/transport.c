@@ -1,5 +1,6 @@
 #include "swarm/transport.h"
 
+#include <arpa/inet.h>
 #include <libwebsockets.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -925,6 +926,11 @@ swarm_transport *swarm_transport_new(const swarm_config *cfg, char *err, size_t 
     info.user = t;
     info.vhost_name = "swarm";
     info.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
+    /* lws 4.1 on a dual-stack socket ignores an IPv4 address as the interface and listens on all
+     * addresses; an IPv4-only socket honours it. */
+    struct in_addr v4;
+    if (cfg->bind_host[0] && inet_pton(AF_INET, cfg->bind_host, &v4) == 1)
+        info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
     info.timeout_secs = 10;
     info.connect_timeout_secs = 5;
     info.max_http_header_data = 4096;
