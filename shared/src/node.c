@@ -349,8 +349,10 @@ swarm_add_result swarm_node_add_peer(swarm_node *n, const char *host, uint16_t p
         *out = p;
     switch (rc) {
     case SWARM_PEER_ADDED:
+        p->keepers = -1;
         p->next_contact = now.mono;
         p->last_seen_mono = now.mono;
+        p->added_mono = now.mono;
         n->dirty = true;
         SWARM_INFO("[PeerManager] Added peer: %s (type: %s, source: %s, reputation: %.0f)", p->id,
                    p->node_type[0] ? p->node_type : "unknown", swarm_peer_source_name(source),
@@ -383,8 +385,11 @@ static swarm_peer *learn_identity(swarm_node *n, swarm_peer *p, const char *node
         snprintf(p->node_type, sizeof p->node_type, "%s", node_type);
         n->dirty = true;
     }
-    if (node_id && *node_id && swarm_peer_table_set_node_id(n->peers, p, node_id) != 0) {
-        swarm_peer *other = swarm_peer_table_find_node(n->peers, node_id);
+    if (node_id && !swarm_valid_node_id(node_id))
+        node_id = NULL; /* a malformed id from outside is no id at all */
+    swarm_peer *other = NULL;
+    if (node_id && swarm_peer_table_set_node_id(n->peers, p, node_id) != 0 &&
+        (other = swarm_peer_table_find_node(n->peers, node_id)) != NULL) {
         swarm_peer *drop = source_rank(p->source) > source_rank(other->source) ? other : p;
         swarm_peer *keep = drop == p ? other : p;
         SWARM_INFO("[PeerManager] %s and %s are the same node (%s): keeping %s", p->id, other->id,
@@ -424,29 +429,51 @@ static void count_failure(swarm_node *n, swarm_peer *p, const char *what, swarm_
     }
 }
 
-/* A full table makes room for a peer that contacted us directly. First choice: a peer learned
- * from hearsay that has not contacted us lately (it does not keep us as a peer, or is gone).
- * A newcomer that names us as its bootstrap peer may also displace a peer learned by PEX that
- * does keep us: bootstrap edges are what keeps the mesh connected when every table is full.
- * Never displaced: peers an operator configured, and peers whose bootstrap we are. Among the
- * candidates, failing peers go first, then the lowest reputation. */
-static swarm_peer *evictable(swarm_node *n, bool for_bootstrap_edge, swarm_time now)
+/* Whether p sent us its list lately, i.e. it keeps us as a peer (the edge works both ways). */
+static bool in_contact(const swarm_node *n, const swarm_peer *p, swarm_time now)
 {
-    swarm_peer *worst = NULL;
-    double worst_score = 1e9;
-    uint64_t recent = 2 * n->cfg.pex_interval_ms;
+    return p->last_contact && now.mono - p->last_contact < 3 * n->cfg.pex_interval_ms;
+}
+
+/* Peers that keep this node: what it tells others in its hellos. */
+static int keepers(const swarm_node *n, swarm_time now)
+{
+    int k = 0;
+    for (swarm_peer *p = swarm_peer_table_first(n->peers); p; p = swarm_peer_table_next(p))
+        k += in_contact(n, p, now);
+    return k;
+}
+
+/* A full table makes room for a peer that contacted us directly, so that nobody is left out
+ * when every table is full:
+ *  1. a peer learned from hearsay that does not keep us (or is gone) — for anyone;
+ *  2. a PEX-learned peer that does keep us — only for a newcomer that names us as its bootstrap,
+ *     or that fewer than half of MAX_PEERS keep; the best-kept such peer goes (it loses one of
+ *     many edges), and only if it is better kept than the newcomer.
+ * Never displaced: peers an operator configured, and peers whose bootstrap we are. */
+static swarm_peer *evictable(swarm_node *n, const swarm_peer_list *newcomer, swarm_time now)
+{
+    swarm_peer *hearsay = NULL, *best_kept = NULL;
+    double worst = 1e9;
+    int most = -1;
     for (swarm_peer *p = swarm_peer_table_first(n->peers); p; p = swarm_peer_table_next(p)) {
         if (p->source != SWARM_SOURCE_PEX || p->names_us_bootstrap)
             continue;
-        bool in_contact = p->last_contact && now.mono - p->last_contact < recent;
-        if (in_contact && !for_bootstrap_edge)
-            continue;
-        double s = swarm_reputation_score(n->rep, p->id, now.mono) - (p->failures ? 200 : 0) -
-                   (in_contact ? 0 : 100);
-        if (s < worst_score)
-            worst = p, worst_score = s;
+        if (!in_contact(n, p, now)) {
+            double s = swarm_reputation_score(n->rep, p->id, now.mono) - (p->failures ? 200 : 0);
+            if (s < worst)
+                hearsay = p, worst = s;
+        } else if (p->keepers > most) {
+            best_kept = p, most = p->keepers;
+        }
     }
-    return worst;
+    if (hearsay)
+        return hearsay;
+    bool needy = newcomer->bootstrap ||
+                 (newcomer->keepers >= 0 && (unsigned)newcomer->keepers < (n->cfg.max_peers + 1) / 2);
+    if (needy && best_kept && most > newcomer->keepers + 1)
+        return best_kept;
+    return NULL;
 }
 
 /* ------------------------------------------------------------------ sending */
@@ -489,7 +516,8 @@ static void send_peer_list(swarm_node *n, const swarm_peer *to, bool hello, int 
         k++;
     }
     swarm_peer_list pl = {.peers = list, .n = k, .sender_port = n->cfg.port, .hello = hello,
-                          .bootstrap = is_bootstrap_addr(n, to->host, to->port), .accepted = accepted};
+                          .bootstrap = is_bootstrap_addr(n, to->host, to->port), .accepted = accepted,
+                          .keepers = keepers(n, now)};
     snprintf(pl.sender_type, sizeof pl.sender_type, "%s", n->cfg.node_type);
     snprintf(pl.sender_id, sizeof pl.sender_id, "%s", n->node_id);
     snprintf(pl.sender_host, sizeof pl.sender_host, "%s", n->cfg.advertise_host);
@@ -557,7 +585,7 @@ static void on_peer_list(swarm_node *n, const swarm_from *from, swarm_peer *p, c
         swarm_peer_source src = is_bootstrap_addr(n, host, port) ? SWARM_SOURCE_BOOTSTRAP : SWARM_SOURCE_PEX;
         swarm_add_result ar = swarm_node_add_peer(n, host, port, pl.sender_type, src, now, &p);
         if (ar == SWARM_ADD_FULL) {
-            swarm_peer *victim = evictable(n, pl.bootstrap, now);
+            swarm_peer *victim = evictable(n, &pl, now);
             if (victim) {
                 SWARM_INFO("[PeerManager] Table full: %s contacted us, replacing %s", host, victim->id);
                 remove_peer(n, victim, "replaced by a peer that contacted us");
@@ -574,6 +602,8 @@ static void on_peer_list(swarm_node *n, const swarm_from *from, swarm_peer *p, c
         mark_alive(p, now);
         p->last_contact = now.mono;
         p->names_us_bootstrap = pl.bootstrap;
+        p->speaks_swarm = pl.sender_id[0] != 0;
+        p->keepers = pl.keepers;
         snprintf((char *)key, SWARM_PEER_ID_MAX, "%s", p->id);
         /* The sender said whether it keeps us: one learned by hearsay that is full is let go. */
         if (pl.accepted == 0 && p->source == SWARM_SOURCE_PEX) {
@@ -833,6 +863,8 @@ void swarm_node_on_sent(swarm_node *n, const char *peer_id, swarm_msg_type type,
             return;
     }
     if (!ok) {
+        if (type == SWARM_MSG_PING)
+            p->ping_outstanding = false; /* this failure is counted here, not again at the next round */
         reputation_event(n, p, p->id, SWARM_REP_MESSAGE_FAILURE, now);
         p = swarm_peer_table_find(n->peers, peer_id); /* a ban may have removed it */
         if (p)
@@ -871,6 +903,17 @@ void swarm_node_on_overflow(swarm_node *n, const char *peer_id, swarm_time now)
 /* ------------------------------------------------------------------ time */
 
 static uint64_t min_u64(uint64_t a, uint64_t b) { return a < b ? a : b; }
+
+/* False for a PEX-learned swarm peer that has not sent us its list for three PEX rounds. Peers an
+ * operator configured, and NeuroSwarm nodes (which send their list to one random peer), are
+ * always kept. */
+static bool keeps_us(const swarm_node *n, const swarm_peer *p, swarm_time now)
+{
+    if (p->source != SWARM_SOURCE_PEX || !p->speaks_swarm || !p->handshaken)
+        return true;
+    uint64_t since = p->last_contact > p->added_mono ? p->last_contact : p->added_mono;
+    return now.mono - since <= 3 * n->cfg.pex_interval_ms;
+}
 
 static void retry_bootstrap(swarm_node *n, swarm_time now, uint64_t *next)
 {
@@ -936,6 +979,13 @@ uint64_t swarm_node_tick(swarm_node *n, swarm_time now)
             cJSON *payload = cJSON_CreateObject();
             cJSON_AddNumberToObject(payload, "timestamp", (double)now.wall);
             send_simple(n, p, SWARM_MSG_PING, payload, now);
+        }
+        if (pex_round && !keeps_us(n, p, now)) {
+            /* A swarm peer sends us its list every round if it keeps us: one that stopped does
+             * not, and a one-way edge only sends. Let it go and make room for a peer that will. */
+            dead_remember(n, p->id, now.mono + 10 * n->cfg.pex_interval_ms);
+            remove_peer(n, p, "it does not keep us as a peer");
+            continue;
         }
         if (pex_round)
             send_peer_list(n, p, false, -1, now);

@@ -134,8 +134,10 @@ double swarm_reputation_score(swarm_reputation *r, const char *key, uint64_t now
 bool swarm_reputation_record(swarm_reputation *r, const char *key, swarm_rep_event ev, uint64_t now,
                              double *before, double *after)
 {
+    if ((unsigned)ev >= SWARM_REP_EVENT_COUNT)
+        return false;
     rep_record *e = find_or_create(r, key, now);
-    if (!e || (unsigned)ev >= SWARM_REP_EVENT_COUNT)
+    if (!e)
         return false;
     refresh(r, e, now);
     double old = e->score;

@@ -282,6 +282,9 @@ int swarm_peer_list_decode(const cJSON *payload, swarm_peer_list *out, char *err
         goto bad_sender;
     out->hello = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(payload, "hello"));
     out->bootstrap = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(payload, "bootstrap"));
+    long keepers;
+    out->keepers = json_int(cJSON_GetObjectItemCaseSensitive(payload, "keepers"), 0, 1000000, &keepers)
+                       ? (int)keepers : -1;
     const cJSON *acc = cJSON_GetObjectItemCaseSensitive(payload, "accepted");
     out->accepted = cJSON_IsBool(acc) ? cJSON_IsTrue(acc) : -1;
     return 0;
@@ -331,6 +334,8 @@ cJSON *swarm_peer_list_encode(const swarm_peer_list *pl)
         cJSON_AddBoolToObject(payload, "bootstrap", 1);
     if (pl->accepted >= 0)
         cJSON_AddBoolToObject(payload, "accepted", pl->accepted);
+    if (pl->keepers >= 0)
+        cJSON_AddNumberToObject(payload, "keepers", pl->keepers);
     return payload;
 }
 

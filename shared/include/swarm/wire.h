@@ -70,6 +70,7 @@ typedef struct swarm_peer_list {
     char sender_host[SWARM_HOST_MAX];   /* "" if absent: the receiver uses the source address */
     bool hello;     /* swarm extension: the sender asks for our PEER_LIST in return */
     bool bootstrap; /* swarm extension: the receiver is in the sender's bootstrap list */
+    int keepers;    /* swarm extension: how many peers keep the sender as a peer; -1 absent */
     int accepted; /* swarm extension, on a reply: 1 the sender keeps us as a peer, 0 it is full, -1 absent */
 } swarm_peer_list;
 
