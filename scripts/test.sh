@@ -16,3 +16,5 @@ run_suite build-test -DSWARM_WERROR=ON
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 run_suite build-asan -DSWARM_WERROR=ON -DSWARM_SANITIZE=ON
+echo "== fuzz the decoders and the API (libFuzzer, ${FUZZ_SECONDS:-15}s each)"
+"$root/scripts/fuzz.sh" "${FUZZ_SECONDS:-15}"

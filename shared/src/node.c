@@ -47,6 +47,7 @@ struct swarm_node {
     dead_entry *dead;
     uint64_t started_mono;
     uint64_t next_ping, next_pex;
+    uint64_t last_tick; /* the latest time the core was given, for calls that take none */
     uint64_t rng;
     bool dirty;
     swarm_node_stats stats;
@@ -98,6 +99,7 @@ swarm_node *swarm_node_new(const swarm_config *cfg, const char *node_id, const s
     }
     n->n_boot = cfg->n_bootstrap;
     n->started_mono = now.mono;
+    n->last_tick = now.mono;
     n->next_ping = now.mono + cfg->ping_interval_ms;
     n->next_pex = now.mono + cfg->pex_interval_ms;
     n->rng = now.wall ^ 0x9e3779b97f4a7c15ull;
@@ -296,6 +298,8 @@ int swarm_node_remove_peer(swarm_node *n, const char *peer_id)
     swarm_peer *p = swarm_peer_table_find(n->peers, peer_id);
     if (!p)
         return -1;
+    /* Not learned straight back from other nodes' lists; the peer itself may still come back. */
+    dead_remember(n, p->id, n->last_tick + 10 * n->cfg.pex_interval_ms);
     remove_peer(n, p, "removed by request");
     return 0;
 }
@@ -943,6 +947,7 @@ static void retry_bootstrap(swarm_node *n, swarm_time now, uint64_t *next)
 
 uint64_t swarm_node_tick(swarm_node *n, swarm_time now)
 {
+    n->last_tick = now.mono;
     uint64_t next = now.mono + 1000;
     bool ping_round = now.mono >= n->next_ping;
     bool pex_round = now.mono >= n->next_pex;

@@ -59,11 +59,9 @@ static void run(size_t nodes, unsigned max_peers)
     double t_gossip = seconds() - t1;
     uint64_t gossip_msgs = sim_messages(s) - before;
     size_t covered = 0;
-    uint64_t dups = 0;
     for (size_t i = 0; i < nodes; i++) {
         const swarm_node_stats *st = swarm_node_get_stats(sim_node(s, i));
         covered += st->delivered[SWARM_MSG_NEW_TX] == (uint64_t)broadcasts;
-        dups += st->duplicates;
     }
     printf("nodes %5zu  MAX_PEERS %2u | full view after %3d rounds (%.2f s), %zu reachable from node 0 | "
            "%d broadcasts: %zu/%zu nodes got all, %.2f copies per delivery, %.0f msg/s through the core\n",
