@@ -1,22 +1,14 @@
 #include "swarm/config.h"
 
+#include "fail.h"
+
 #include <ctype.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || !errlen)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 static bool all_chars(const char *s, const char *extra, size_t maxlen)
 {
@@ -114,12 +106,12 @@ static int parse_bootstrap_entry(const char *tok, swarm_bootstrap_entry *e, char
     if (tok[0] == '[') { /* [v6]:port[:type] */
         const char *close = strchr(tok, ']');
         if (!close || close[1] != ':') {
-            seterr(err, errlen, "BOOTSTRAP_PEERS: bad entry '%s' (expected [ipv6]:port[:type])", tok);
+            swarm_fail(err, errlen, "BOOTSTRAP_PEERS: bad entry '%s' (expected [ipv6]:port[:type])", tok);
             return -1;
         }
         size_t hl = (size_t)(close - tok - 1);
         if (hl == 0 || hl >= sizeof e->host) {
-            seterr(err, errlen, "BOOTSTRAP_PEERS: empty or oversized host in '%s'", tok);
+            swarm_fail(err, errlen, "BOOTSTRAP_PEERS: empty or oversized host in '%s'", tok);
             return -1;
         }
         memcpy(e->host, tok + 1, hl);
@@ -127,42 +119,42 @@ static int parse_bootstrap_entry(const char *tok, swarm_bootstrap_entry *e, char
     } else {
         const char *colon = strchr(tok, ':');
         if (!colon) {
-            seterr(err, errlen, "BOOTSTRAP_PEERS: bad entry '%s' (expected host:port[:type])", tok);
+            swarm_fail(err, errlen, "BOOTSTRAP_PEERS: bad entry '%s' (expected host:port[:type])", tok);
             return -1;
         }
         size_t hl = (size_t)(colon - tok);
         if (hl == 0) {
-            seterr(err, errlen, "BOOTSTRAP_PEERS: empty host in '%s'", tok);
+            swarm_fail(err, errlen, "BOOTSTRAP_PEERS: empty host in '%s'", tok);
             return -1;
         }
         if (hl >= sizeof e->host) {
-            seterr(err, errlen, "BOOTSTRAP_PEERS: host too long in '%s'", tok);
+            swarm_fail(err, errlen, "BOOTSTRAP_PEERS: host too long in '%s'", tok);
             return -1;
         }
         memcpy(e->host, tok, hl);
         rest = colon + 1;
     }
     if (!swarm_valid_host(e->host)) {
-        seterr(err, errlen, "BOOTSTRAP_PEERS: bad host '%s' in '%s'", e->host, tok);
+        swarm_fail(err, errlen, "BOOTSTRAP_PEERS: bad host '%s' in '%s'", e->host, tok);
         return -1;
     }
     char portbuf[16];
     const char *colon = strchr(rest, ':');
     size_t pl = colon ? (size_t)(colon - rest) : strlen(rest);
     if (pl == 0 || pl >= sizeof portbuf) {
-        seterr(err, errlen, "BOOTSTRAP_PEERS: bad port in '%s' (expected 1-65535)", tok);
+        swarm_fail(err, errlen, "BOOTSTRAP_PEERS: bad port in '%s' (expected 1-65535)", tok);
         return -1;
     }
     memcpy(portbuf, rest, pl);
     portbuf[pl] = 0;
     if (swarm_parse_port(portbuf, &e->port) != 0) {
-        seterr(err, errlen, "BOOTSTRAP_PEERS: bad port '%s' in '%s' (expected 1-65535)", portbuf, tok);
+        swarm_fail(err, errlen, "BOOTSTRAP_PEERS: bad port '%s' in '%s' (expected 1-65535)", portbuf, tok);
         return -1;
     }
     if (colon) {
         const char *type = colon + 1;
         if (!swarm_valid_type(type)) {
-            seterr(err, errlen, "BOOTSTRAP_PEERS: bad node type '%s' in '%s'", type, tok);
+            swarm_fail(err, errlen, "BOOTSTRAP_PEERS: bad node type '%s' in '%s'", type, tok);
             return -1;
         }
         snprintf(e->node_type, sizeof e->node_type, "%s", type);
@@ -184,16 +176,16 @@ int swarm_bootstrap_parse(const char *text, swarm_bootstrap_entry *out, size_t m
         size_t len = comma ? (size_t)(comma - p) : strlen(p);
         char tok[SWARM_HOST_MAX + 64];
         if (len >= sizeof tok) {
-            seterr(err, errlen, "BOOTSTRAP_PEERS: entry too long: '%.40s...'", p);
+            swarm_fail(err, errlen, "BOOTSTRAP_PEERS: entry too long: '%.40s...'", p);
             return -1;
         }
         trim_copy(tok, sizeof tok, p, len);
         if (!*tok) {
-            seterr(err, errlen, "BOOTSTRAP_PEERS: empty entry in '%s'", text);
+            swarm_fail(err, errlen, "BOOTSTRAP_PEERS: empty entry in '%s'", text);
             return -1;
         }
         if (*n >= max) {
-            seterr(err, errlen, "BOOTSTRAP_PEERS: more than %zu entries", max);
+            swarm_fail(err, errlen, "BOOTSTRAP_PEERS: more than %zu entries", max);
             return -1;
         }
         if (parse_bootstrap_entry(tok, &out[*n], err, errlen) != 0)
@@ -242,7 +234,7 @@ typedef struct option_row {
 static int set_port(swarm_config *cfg, const char *name, const char *v, char *err, size_t errlen)
 {
     if (swarm_parse_port(v, &cfg->port) != 0) {
-        seterr(err, errlen, "%s: bad port '%s' (expected an integer 1-65535)", name, v);
+        swarm_fail(err, errlen, "%s: bad port '%s' (expected an integer 1-65535)", name, v);
         return -1;
     }
     return 0;
@@ -260,21 +252,10 @@ static int set_bootstrap(swarm_config *cfg, const char *name, const char *v, cha
     return -1;
 }
 
-static int set_max_peers(swarm_config *cfg, const char *name, const char *v, char *err, size_t errlen)
-{
-    unsigned long long n;
-    if (parse_uint(v, 1, 10000, &n) != 0) {
-        seterr(err, errlen, "%s: bad value '%s' (expected an integer 1-10000)", name, v);
-        return -1;
-    }
-    cfg->max_peers = (unsigned)n;
-    return 0;
-}
-
 static int set_node_id(swarm_config *cfg, const char *name, const char *v, char *err, size_t errlen)
 {
     if (!swarm_valid_node_id(v)) {
-        seterr(err, errlen, "%s: bad node id '%s' (1-64 of A-Z a-z 0-9 _ . : -)", name, v);
+        swarm_fail(err, errlen, "%s: bad node id '%s' (1-64 of A-Z a-z 0-9 _ . : -)", name, v);
         return -1;
     }
     snprintf(cfg->node_id, sizeof cfg->node_id, "%s", v);
@@ -284,7 +265,7 @@ static int set_node_id(swarm_config *cfg, const char *name, const char *v, char 
 static int set_data_dir(swarm_config *cfg, const char *name, const char *v, char *err, size_t errlen)
 {
     if (!*v || strlen(v) >= sizeof cfg->data_dir - 32) {
-        seterr(err, errlen, "%s: bad directory '%s' (empty or too long)", name, v);
+        swarm_fail(err, errlen, "%s: bad directory '%s' (empty or too long)", name, v);
         return -1;
     }
     snprintf(cfg->data_dir, sizeof cfg->data_dir, "%s", v);
@@ -294,7 +275,7 @@ static int set_data_dir(swarm_config *cfg, const char *name, const char *v, char
 static int set_log_level(swarm_config *cfg, const char *name, const char *v, char *err, size_t errlen)
 {
     if (swarm_log_level_parse(v, &cfg->log_level) != 0) {
-        seterr(err, errlen, "%s: bad level '%s' (expected error, warn, info or debug)", name, v);
+        swarm_fail(err, errlen, "%s: bad level '%s' (expected error, warn, info or debug)", name, v);
         return -1;
     }
     return 0;
@@ -303,7 +284,7 @@ static int set_log_level(swarm_config *cfg, const char *name, const char *v, cha
 static int set_tls(swarm_config *cfg, const char *name, const char *v, char *err, size_t errlen)
 {
     if (parse_bool(v, &cfg->tls) != 0) {
-        seterr(err, errlen, "%s: bad boolean '%s' (expected true/false, 1/0, yes/no, on/off)", name, v);
+        swarm_fail(err, errlen, "%s: bad boolean '%s' (expected true/false, 1/0, yes/no, on/off)", name, v);
         return -1;
     }
     return 0;
@@ -312,7 +293,7 @@ static int set_tls(swarm_config *cfg, const char *name, const char *v, char *err
 static int set_host_field(char *dst, const char *name, const char *v, char *err, size_t errlen)
 {
     if (*v && !swarm_valid_host(v)) {
-        seterr(err, errlen, "%s: bad host '%s'", name, v);
+        swarm_fail(err, errlen, "%s: bad host '%s'", name, v);
         return -1;
     }
     snprintf(dst, SWARM_HOST_MAX, "%s", v);
@@ -333,7 +314,7 @@ static int set_max_body(swarm_config *cfg, const char *name, const char *v, char
 {
     unsigned long long n;
     if (parse_uint(v, 1024, 64ull * 1024 * 1024, &n) != 0) {
-        seterr(err, errlen, "%s: bad size '%s' (expected bytes, 1024-67108864)", name, v);
+        swarm_fail(err, errlen, "%s: bad size '%s' (expected bytes, 1024-67108864)", name, v);
         return -1;
     }
     cfg->max_body = (size_t)n;
@@ -350,6 +331,7 @@ typedef struct uint_setting {
 
 #define UINT_FIELD(env, field, lo, hi) {env, offsetof(swarm_config, field), (int)sizeof(((swarm_config *)0)->field), lo, hi}
 static const uint_setting uint_settings[] = {
+    UINT_FIELD("MAX_PEERS", max_peers, 1, 10000),
     UINT_FIELD("PEX_INTERVAL_MS", pex_interval_ms, 50, 86400000),
     UINT_FIELD("PING_INTERVAL_MS", ping_interval_ms, 50, 86400000),
     UINT_FIELD("MAX_FAILURES", max_failures, 1, 1000),
@@ -378,7 +360,7 @@ static int set_uint_setting(swarm_config *cfg, const char *name, const char *v, 
     }
     unsigned long long n;
     if (!u || parse_uint(v, u->min, u->max, &n) != 0) {
-        seterr(err, errlen, "%s: bad value '%s' (expected an integer %llu-%llu)", name, v,
+        swarm_fail(err, errlen, "%s: bad value '%s' (expected an integer %llu-%llu)", name, v,
                u ? u->min : 0, u ? u->max : 0);
         return -1;
     }
@@ -409,7 +391,7 @@ static int parse_double(const char *s, double min, double max, double *out)
 static int set_ban_threshold(swarm_config *cfg, const char *name, const char *v, char *err, size_t errlen)
 {
     if (parse_double(v, 0, 100, &cfg->reputation.ban_threshold) != 0) {
-        seterr(err, errlen, "%s: bad score '%s' (expected a number 0-100)", name, v);
+        swarm_fail(err, errlen, "%s: bad score '%s' (expected a number 0-100)", name, v);
         return -1;
     }
     return 0;
@@ -418,7 +400,7 @@ static int set_ban_threshold(swarm_config *cfg, const char *name, const char *v,
 static int set_decay(swarm_config *cfg, const char *name, const char *v, char *err, size_t errlen)
 {
     if (parse_double(v, 0, 1e6, &cfg->reputation.decay_per_hour) != 0) {
-        seterr(err, errlen, "%s: bad rate '%s' (expected points per hour, 0-1000000)", name, v);
+        swarm_fail(err, errlen, "%s: bad rate '%s' (expected points per hour, 0-1000000)", name, v);
         return -1;
     }
     return 0;
@@ -446,7 +428,7 @@ static int set_weights(swarm_config *cfg, const char *name, const char *v, char 
         if (ev < 0 || parse_double(eq + 1, -100, 100, &w[ev]) != 0) {
             if (eq)
                 *eq = '=';
-            seterr(err, errlen, "%s: bad weight '%s' (expected event=number, events: messageSuccess, "
+            swarm_fail(err, errlen, "%s: bad weight '%s' (expected event=number, events: messageSuccess, "
                                 "messageFailure, invalidMessage, spamDetected, peerExchange, healthCheck)",
                    name, tok);
             return -1;
@@ -465,7 +447,7 @@ static const option_row options[] = {
     {"ADVERTISE_HOST", "advertise-host", "HOST",
      "host peers should dial to reach this node (default: the address they see)", set_advertise},
     {"BOOTSTRAP_PEERS", "bootstrap-peers", "LIST", "initial peers, host:port[:type],...", set_bootstrap},
-    {"MAX_PEERS", "max-peers", "N", "most peers kept in the table (default 8)", set_max_peers},
+    {"MAX_PEERS", "max-peers", "N", "most peers kept in the table (default 8)", set_uint_setting},
     {"NODE_ID", "node-id", "ID", "this node's id (default: derived, kept in DATA_DIR)", set_node_id},
     {"DATA_DIR", "data-dir", "DIR", "where node-id and peers.json live (default ./data/<type>-<port>)",
      set_data_dir},
@@ -545,7 +527,7 @@ int swarm_config_load(swarm_config *cfg, char **envp, int argc, char **argv, cha
             return SWARM_CONFIG_HELP;
         }
         if (strncmp(arg, "--", 2) != 0) {
-            seterr(err, errlen, "unexpected argument '%s' (see --help)", arg);
+            swarm_fail(err, errlen, "unexpected argument '%s' (see --help)", arg);
             return SWARM_CONFIG_ERROR;
         }
         const char *name = arg + 2;
@@ -556,7 +538,7 @@ int swarm_config_load(swarm_config *cfg, char **envp, int argc, char **argv, cha
             if (strlen(options[i].flag) == nl && strncmp(options[i].flag, name, nl) == 0)
                 row = &options[i];
         if (!row) {
-            seterr(err, errlen, "unknown option '%s' (see --help)", arg);
+            swarm_fail(err, errlen, "unknown option '%s' (see --help)", arg);
             return SWARM_CONFIG_ERROR;
         }
         const char *value;
@@ -565,7 +547,7 @@ int swarm_config_load(swarm_config *cfg, char **envp, int argc, char **argv, cha
         } else if (a + 1 < argc) {
             value = argv[++a];
         } else {
-            seterr(err, errlen, "--%s: missing value", row->flag);
+            swarm_fail(err, errlen, "--%s: missing value", row->flag);
             return SWARM_CONFIG_ERROR;
         }
         char flagname[64];

@@ -1,10 +1,11 @@
 #include "swarm/store.h"
 
+#include "fail.h"
+
 #include <cjson/cJSON.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,35 +14,24 @@
 
 #define STORE_FILE_MAX (4 * 1024 * 1024)
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
-
 int swarm_store_ensure_dir(const char *dir, char *err, size_t errlen)
 {
     char path[SWARM_PATH_MAX];
     if (snprintf(path, sizeof path, "%s", dir) >= (int)sizeof path)
-        return fail(err, errlen, "DATA_DIR: path too long");
+        return swarm_fail(err, errlen, "DATA_DIR: path too long");
     for (char *p = path + 1; *p; p++) {
         if (*p != '/')
             continue;
         *p = 0;
         if (mkdir(path, 0700) != 0 && errno != EEXIST)
-            return fail(err, errlen, "DATA_DIR: cannot create '%s': %s", path, strerror(errno));
+            return swarm_fail(err, errlen, "DATA_DIR: cannot create '%s': %s", path, strerror(errno));
         *p = '/';
     }
     if (mkdir(path, 0700) != 0 && errno != EEXIST)
-        return fail(err, errlen, "DATA_DIR: cannot create '%s': %s", path, strerror(errno));
+        return swarm_fail(err, errlen, "DATA_DIR: cannot create '%s': %s", path, strerror(errno));
     struct stat st;
     if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
-        return fail(err, errlen, "DATA_DIR: '%s' is not a directory", path);
+        return swarm_fail(err, errlen, "DATA_DIR: '%s' is not a directory", path);
     return 0;
 }
 
@@ -73,7 +63,7 @@ static int write_atomic(const char *path, const char *data, size_t len, char *er
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     if (fd < 0)
-        return fail(err, errlen, "cannot write '%s': %s", tmp, strerror(errno));
+        return swarm_fail(err, errlen, "cannot write '%s': %s", tmp, strerror(errno));
     size_t off = 0;
     while (off < len) {
         ssize_t w = write(fd, data + off, len - off);
@@ -83,18 +73,18 @@ static int write_atomic(const char *path, const char *data, size_t len, char *er
             int e = errno;
             close(fd);
             unlink(tmp);
-            return fail(err, errlen, "cannot write '%s': %s", tmp, strerror(e));
+            return swarm_fail(err, errlen, "cannot write '%s': %s", tmp, strerror(e));
         }
         off += (size_t)w;
     }
     if (fsync(fd) != 0 || close(fd) != 0) {
         unlink(tmp);
-        return fail(err, errlen, "cannot flush '%s': %s", tmp, strerror(errno));
+        return swarm_fail(err, errlen, "cannot flush '%s': %s", tmp, strerror(errno));
     }
     if (rename(tmp, path) != 0) {
         int e = errno;
         unlink(tmp);
-        return fail(err, errlen, "cannot rename '%s': %s", tmp, strerror(e));
+        return swarm_fail(err, errlen, "cannot rename '%s': %s", tmp, strerror(e));
     }
     return 0;
 }
@@ -115,7 +105,7 @@ int swarm_store_node_id(const char *dir, const char *node_type, char out[SWARM_N
         free(text);
         if (ok)
             return 0;
-        return fail(err, errlen, "DATA_DIR: '%s' does not hold a valid node id (remove it to make a new one)",
+        return swarm_fail(err, errlen, "DATA_DIR: '%s' does not hold a valid node id (remove it to make a new one)",
                     path);
     }
     unsigned char rnd[6];
@@ -123,7 +113,7 @@ int swarm_store_node_id(const char *dir, const char *node_type, char out[SWARM_N
     if (!ur || fread(rnd, 1, sizeof rnd, ur) != sizeof rnd) {
         if (ur)
             fclose(ur);
-        return fail(err, errlen, "cannot read /dev/urandom to make a node id");
+        return swarm_fail(err, errlen, "cannot read /dev/urandom to make a node id");
     }
     fclose(ur);
     char lower[SWARM_TYPE_MAX];
@@ -161,7 +151,7 @@ int swarm_store_save_peers(const char *dir, swarm_node *node, char *err, size_t 
     char *text = cJSON_Print(root);
     cJSON_Delete(root);
     if (!text)
-        return fail(err, errlen, "out of memory saving peers");
+        return swarm_fail(err, errlen, "out of memory saving peers");
     char path[SWARM_PATH_MAX + 16];
     snprintf(path, sizeof path, "%s/peers.json", dir);
     int rc = write_atomic(path, text, strlen(text), err, errlen);
@@ -174,7 +164,7 @@ static int set_aside(const char *path, uint64_t now_wall, const char *why, char 
     char aside[SWARM_PATH_MAX + 64];
     snprintf(aside, sizeof aside, "%s.corrupt-%llu", path, (unsigned long long)now_wall);
     rename(path, aside);
-    return fail(err, errlen, "%s is corrupt (%s): moved to %s, starting without saved peers", path, why,
+    return swarm_fail(err, errlen, "%s is corrupt (%s): moved to %s, starting without saved peers", path, why,
                 aside);
 }
 
@@ -189,7 +179,7 @@ int swarm_store_load_peers(const char *dir, swarm_node *node, swarm_time now, ch
             return 0;
         if (errno == EFBIG)
             return set_aside(path, now.wall, "larger than 4 MiB", err, errlen);
-        return fail(err, errlen, "cannot read %s: %s", path, strerror(errno));
+        return swarm_fail(err, errlen, "cannot read %s: %s", path, strerror(errno));
     }
     cJSON *root = cJSON_ParseWithLength(text, len);
     free(text);

@@ -1,8 +1,9 @@
 #include "swarm/wire.h"
 
+#include "fail.h"
+
 #include <cjson/cJSON.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,17 +28,6 @@ swarm_msg_type swarm_msg_type_from_name(const char *name)
         if (strcmp(name, type_names[i]) == 0)
             return (swarm_msg_type)i;
     return SWARM_MSG_UNKNOWN;
-}
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
 }
 
 int swarm_json_depth(const cJSON *v)
@@ -84,49 +74,49 @@ int swarm_envelope_from_json(cJSON *obj, swarm_envelope *env, char *err, size_t 
     memset(env, 0, sizeof *env);
     if (!cJSON_IsObject(obj)) {
         cJSON_Delete(obj);
-        return fail(err, errlen, "Invalid message format: envelope must be a JSON object");
+        return swarm_fail(err, errlen, "Invalid message format: envelope must be a JSON object");
     }
     env->json = obj;
     int rc;
     if (swarm_json_depth(obj) > SWARM_JSON_DEPTH_MAX) {
-        fail(err, errlen, "Invalid message format: nested deeper than %d", SWARM_JSON_DEPTH_MAX);
+        swarm_fail(err, errlen, "Invalid message format: nested deeper than %d", SWARM_JSON_DEPTH_MAX);
         goto bad;
     }
     if ((rc = json_str(obj, "id", env->id, sizeof env->id)) != 0 || !env->id[0]) {
-        fail(err, errlen, "Invalid message format: %s", rc > 0 ? "missing id" : "id must be a string of 1-128 chars");
+        swarm_fail(err, errlen, "Invalid message format: %s", rc > 0 ? "missing id" : "id must be a string of 1-128 chars");
         goto bad;
     }
     if ((rc = json_str(obj, "type", env->type_name, sizeof env->type_name)) != 0 || !env->type_name[0]) {
-        fail(err, errlen, "Invalid message format: %s", rc > 0 ? "missing type" : "type must be a string of 1-32 chars");
+        swarm_fail(err, errlen, "Invalid message format: %s", rc > 0 ? "missing type" : "type must be a string of 1-32 chars");
         goto bad;
     }
     env->type = swarm_msg_type_from_name(env->type_name);
     rc = json_str(obj, "originNodeId", env->origin, sizeof env->origin);
     if (rc != 0 || !swarm_valid_node_id(env->origin)) {
-        fail(err, errlen, "Invalid message format: %s",
+        swarm_fail(err, errlen, "Invalid message format: %s",
              rc > 0 ? "missing originNodeId" : "originNodeId must be a node id token of 1-64 chars");
         goto bad;
     }
     cJSON *payload = cJSON_GetObjectItemCaseSensitive(obj, "payload");
     if (!payload) {
-        fail(err, errlen, "Invalid message format: missing payload");
+        swarm_fail(err, errlen, "Invalid message format: missing payload");
         goto bad;
     }
     if (!cJSON_IsObject(payload)) {
-        fail(err, errlen, "Invalid message format: payload must be an object");
+        swarm_fail(err, errlen, "Invalid message format: payload must be an object");
         goto bad;
     }
     env->payload = payload;
     const cJSON *hops = cJSON_GetObjectItemCaseSensitive(obj, "hops");
     long h = 0;
     if (hops && !json_int(hops, 0, 1000, &h)) {
-        fail(err, errlen, "Invalid message format: hops must be an integer 0-1000");
+        swarm_fail(err, errlen, "Invalid message format: hops must be an integer 0-1000");
         goto bad;
     }
     env->hops = (int)h;
     const cJSON *ts = cJSON_GetObjectItemCaseSensitive(obj, "timestamp");
     if (ts && !(cJSON_IsNumber(ts) || (cJSON_IsString(ts) && strlen(ts->valuestring) < 64))) {
-        fail(err, errlen, "Invalid message format: timestamp must be an ISO string or a number");
+        swarm_fail(err, errlen, "Invalid message format: timestamp must be an ISO string or a number");
         goto bad;
     }
     return 0;
@@ -141,7 +131,7 @@ int swarm_envelope_decode(const char *text, size_t len, swarm_envelope *env, cha
     memset(env, 0, sizeof *env);
     cJSON *obj = cJSON_ParseWithLength(text, len);
     if (!obj)
-        return fail(err, errlen, "Invalid message format: body is not valid JSON");
+        return swarm_fail(err, errlen, "Invalid message format: body is not valid JSON");
     return swarm_envelope_from_json(obj, env, err, errlen);
 }
 
@@ -219,19 +209,19 @@ static int decode_wire_peer(const cJSON *item, swarm_wire_peer *p, size_t idx, c
 {
     memset(p, 0, sizeof *p);
     if (!cJSON_IsObject(item))
-        return fail(err, errlen, "PEER_LIST: peers[%zu] is not an object", idx);
+        return swarm_fail(err, errlen, "PEER_LIST: peers[%zu] is not an object", idx);
     if (json_str(item, "host", p->host, sizeof p->host) != 0 || !swarm_valid_host(p->host))
-        return fail(err, errlen, "PEER_LIST: peers[%zu].host missing or invalid", idx);
+        return swarm_fail(err, errlen, "PEER_LIST: peers[%zu].host missing or invalid", idx);
     long port;
     if (!json_int(cJSON_GetObjectItemCaseSensitive(item, "port"), 1, 65535, &port))
-        return fail(err, errlen, "PEER_LIST: peers[%zu].port must be an integer 1-65535", idx);
+        return swarm_fail(err, errlen, "PEER_LIST: peers[%zu].port must be an integer 1-65535", idx);
     p->port = (uint16_t)port;
     int rc = json_str(item, "nodeType", p->node_type, sizeof p->node_type);
     if (rc < 0 || (rc == 0 && !swarm_valid_type(p->node_type)))
-        return fail(err, errlen, "PEER_LIST: peers[%zu].nodeType invalid", idx);
+        return swarm_fail(err, errlen, "PEER_LIST: peers[%zu].nodeType invalid", idx);
     rc = json_str(item, "nodeId", p->node_id, sizeof p->node_id);
     if (rc < 0 || (rc == 0 && !swarm_valid_node_id(p->node_id)))
-        return fail(err, errlen, "PEER_LIST: peers[%zu].nodeId invalid", idx);
+        return swarm_fail(err, errlen, "PEER_LIST: peers[%zu].nodeId invalid", idx);
     return 0;
 }
 
@@ -240,14 +230,14 @@ int swarm_peer_list_decode(const cJSON *payload, swarm_peer_list *out, char *err
     memset(out, 0, sizeof *out);
     const cJSON *peers = cJSON_GetObjectItemCaseSensitive(payload, "peers");
     if (peers && !cJSON_IsArray(peers))
-        return fail(err, errlen, "PEER_LIST: peers must be an array");
+        return swarm_fail(err, errlen, "PEER_LIST: peers must be an array");
     int n = peers ? cJSON_GetArraySize(peers) : 0;
     if (n > SWARM_PEER_LIST_MAX)
-        return fail(err, errlen, "PEER_LIST: more than %d peers", SWARM_PEER_LIST_MAX);
+        return swarm_fail(err, errlen, "PEER_LIST: more than %d peers", SWARM_PEER_LIST_MAX);
     if (n > 0) {
         out->peers = calloc((size_t)n, sizeof *out->peers);
         if (!out->peers)
-            return fail(err, errlen, "PEER_LIST: out of memory");
+            return swarm_fail(err, errlen, "PEER_LIST: out of memory");
     }
     size_t i = 0;
     for (const cJSON *item = peers ? peers->child : NULL; item; item = item->next, i++) {
@@ -290,7 +280,7 @@ int swarm_peer_list_decode(const cJSON *payload, swarm_peer_list *out, char *err
     return 0;
 bad_sender:
     swarm_peer_list_clear(out);
-    return fail(err, errlen, "PEER_LIST: senderNodeType, senderPort, senderNodeId or senderHost invalid");
+    return swarm_fail(err, errlen, "PEER_LIST: senderNodeType, senderPort, senderNodeId or senderHost invalid");
 }
 
 void swarm_peer_list_clear(swarm_peer_list *pl)
