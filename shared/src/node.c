@@ -564,6 +564,8 @@ static void on_peer_list(swarm_node *n, const swarm_from *from, swarm_peer *p, c
         reputation_event(n, p, key, SWARM_REP_INVALID_MESSAGE, now);
         return;
     }
+    if (pl.sender_port || pl.sender_id[0])
+        p = NULL; /* the payload names the sender: that beats a guess from the source address */
     const char *sender_id = pl.sender_id[0] ? pl.sender_id : (from->node_id ? from->node_id : "");
     if (!sender_id[0] && env->hops == 0)
         sender_id = env->origin; /* PEER_LIST is never relayed: its origin is the sender */

@@ -1,3 +1,6 @@
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -50,6 +53,27 @@ static uint64_t run_tick(void *ctx, swarm_time now)
     return next < save_due ? next : save_due;
 }
 
+/* lws 4.1 takes an IP address or an interface name to listen on, and given anything else listens
+ * nowhere without failing. A host name is resolved here; one that does not resolve is an error. */
+static int resolve_bind_host(swarm_config *cfg, char *err, size_t errlen)
+{
+    unsigned char addr[sizeof(struct in6_addr)];
+    if (!cfg->bind_host[0] || inet_pton(AF_INET, cfg->bind_host, addr) == 1 ||
+        inet_pton(AF_INET6, cfg->bind_host, addr) == 1 || if_nametoindex(cfg->bind_host) != 0)
+        return 0;
+    struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM}, *res = NULL;
+    if (getaddrinfo(cfg->bind_host, NULL, &hints, &res) != 0 || !res) {
+        snprintf(err, errlen, "BIND_HOST: '%s' is not an address, an interface or a resolvable name",
+                 cfg->bind_host);
+        return -1;
+    }
+    char numeric[INET_ADDRSTRLEN];
+    inet_ntop(AF_INET, &((struct sockaddr_in *)res->ai_addr)->sin_addr, numeric, sizeof numeric);
+    freeaddrinfo(res);
+    snprintf(cfg->bind_host, sizeof cfg->bind_host, "%s", numeric);
+    return 0;
+}
+
 static void add_bootstrap(swarm_node *node, const swarm_config *cfg, swarm_time now)
 {
     for (size_t i = 0; i < cfg->n_bootstrap; i++) {
@@ -98,6 +122,10 @@ int swarm_main(const swarm_node_type *type, int argc, char **argv)
     if (cfg.tls) {
         fprintf(stderr, "%s: P2P_ENABLE_TLS: 'true' is not supported by this version yet; unset it or "
                         "set it to false\n", prog);
+        return 2;
+    }
+    if (resolve_bind_host(&cfg, err, sizeof err) != 0) {
+        fprintf(stderr, "%s: %s\n", prog, err);
         return 2;
     }
     swarm_log_set_level(cfg.log_level);

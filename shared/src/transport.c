@@ -796,6 +796,12 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
         bool has_len = lws_hdr_copy(wsi, clen, sizeof clen, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0;
         bool chunked = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0;
         unsigned long long declared = has_len ? strtoull(clen, NULL, 10) : 0;
+        if (chunked && !has_len) {
+            /* lws 4.1 never reports the end of a chunked request body: refuse it up front. */
+            s->close_after = true;
+            respond_error(wsi, s, 411, "a request body needs a Content-Length (chunked bodies are not accepted)");
+            return 0;
+        }
         if (declared > t->cfg.max_body) {
             char msg[96];
             snprintf(msg, sizeof msg, "request body too large (limit %zu bytes)", t->cfg.max_body);
