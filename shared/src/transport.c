@@ -1,6 +1,7 @@
 #include "swarm/transport.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <libwebsockets.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -695,6 +696,7 @@ typedef struct http_session {
     char *body;
     size_t body_len;
     bool too_big;
+    bool chunked;     /* body in chunked framing, which lws 4.1 passes through undecoded */
     bool close_after; /* the request body was not read: the connection cannot be reused */
     /* response */
     bool responding;
@@ -767,6 +769,42 @@ static void dispatch(struct lws *wsi, swarm_transport *t, http_session *s)
     tick_soon(t); /* the request may have changed what the core wants to do next */
 }
 
+/* Decodes a complete chunked body in place. Returns 1 when it held the last chunk (body_len is
+ * then the decoded length), 0 when more is to come, -1 when the framing is malformed. */
+static int dechunk(char *body, size_t *body_len)
+{
+    size_t in = 0, out = 0, len = *body_len;
+    for (;;) {
+        size_t size = 0, digits = 0;
+        while (in < len && isxdigit((unsigned char)body[in])) {
+            if (++digits > 8)
+                return -1;
+            char c = body[in++];
+            size = size * 16 + (size_t)(isdigit((unsigned char)c) ? c - '0' : (tolower((unsigned char)c) - 'a' + 10));
+        }
+        if (!digits)
+            return in < len ? -1 : 0;
+        while (in < len && body[in] != '\n') /* chunk extensions are ignored */
+            in++;
+        if (in >= len)
+            return 0;
+        in++;
+        if (size == 0) /* the last chunk; trailers, if any, are ignored */
+            break;
+        if (len - in < size + 2)
+            return 0;
+        memmove(body + out, body + in, size);
+        out += size;
+        in += size;
+        if (body[in] != '\r' || body[in + 1] != '\n')
+            return -1;
+        in += 2;
+    }
+    *body_len = out;
+    body[out] = 0;
+    return 1;
+}
+
 static void read_request_meta(struct lws *wsi, http_session *s, const char *uri_path)
 {
     snprintf(s->path, sizeof s->path, "%s", uri_path ? uri_path : "/");
@@ -796,12 +834,7 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
         bool has_len = lws_hdr_copy(wsi, clen, sizeof clen, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0;
         bool chunked = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0;
         unsigned long long declared = has_len ? strtoull(clen, NULL, 10) : 0;
-        if (chunked && !has_len) {
-            /* lws 4.1 never reports the end of a chunked request body: refuse it up front. */
-            s->close_after = true;
-            respond_error(wsi, s, 411, "a request body needs a Content-Length (chunked bodies are not accepted)");
-            return 0;
-        }
+        s->chunked = chunked && !has_len;
         if (declared > t->cfg.max_body) {
             char msg[96];
             snprintf(msg, sizeof msg, "request body too large (limit %zu bytes)", t->cfg.max_body);
@@ -834,6 +867,17 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
             memcpy(s->body + s->body_len, in, len);
             s->body_len += len;
             s->body[s->body_len] = 0;
+        }
+        /* lws 4.1 hands a chunked body over still framed and never says it ended: the empty
+         * last chunk does. */
+        if (s->chunked && s->body_len >= 5 && memcmp(s->body + s->body_len - 4, "\r\n\r\n", 4) == 0) {
+            int done = dechunk(s->body, &s->body_len);
+            if (done < 0) {
+                s->close_after = true;
+                respond_error(wsi, s, 400, "malformed chunked request body");
+            } else if (done > 0) {
+                dispatch(wsi, t, s);
+            }
         }
         return 0;
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
