@@ -9,7 +9,6 @@
 #include <string.h>
 #include <strings.h>
 
-
 static bool all_chars(const char *s, const char *extra, size_t maxlen)
 {
     size_t n = strlen(s);

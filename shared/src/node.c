@@ -554,7 +554,7 @@ static void merge_peer_list(swarm_node *n, const swarm_peer_list *pl, swarm_time
     }
 }
 
-static void on_peer_list(swarm_node *n, const swarm_from *from, swarm_peer *p, const char *key,
+static void on_peer_list(swarm_node *n, const swarm_from *from, swarm_peer *p, char key[SWARM_PEER_ID_MAX],
                          const swarm_envelope *env, swarm_time now, swarm_msg_result *res)
 {
     swarm_peer_list pl;
@@ -610,7 +610,7 @@ static void on_peer_list(swarm_node *n, const swarm_from *from, swarm_peer *p, c
         p->names_us_bootstrap = pl.bootstrap;
         p->speaks_swarm = pl.sender_id[0] != 0;
         p->keepers = pl.keepers;
-        snprintf((char *)key, SWARM_PEER_ID_MAX, "%s", p->id);
+        snprintf(key, SWARM_PEER_ID_MAX, "%s", p->id);
         /* The sender said whether it keeps us: one learned by hearsay that is full is let go. */
         if (pl.accepted == 0 && p->source == SWARM_SOURCE_PEX) {
             dead_remember(n, p->id, now.mono + 10 * n->cfg.pex_interval_ms);

@@ -666,7 +666,7 @@ static int callback_client(struct lws *wsi, enum lws_callback_reasons reason, vo
         return 0;
     case LWS_CALLBACK_COMPLETED_CLIENT_HTTP:
         if (r)
-            finish_req(r, r->status ? r->status : 0);
+            finish_req(r, r->status);
         return -1; /* one request per connection: close it */
     case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
         if (r) {
@@ -676,7 +676,7 @@ static int callback_client(struct lws *wsi, enum lws_callback_reasons reason, vo
         return 0;
     case LWS_CALLBACK_CLOSED_CLIENT_HTTP:
         if (r)
-            finish_req(r, r->status >= 200 && r->reply ? r->status : 0);
+            finish_req(r, r->status); /* a status line came back: the peer answered */
         return 0;
     default:
         return lws_callback_http_dummy(wsi, reason, user, in, len);
