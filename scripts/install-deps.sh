@@ -3,7 +3,7 @@
 # Idempotent and quiet when everything is present. Needs root (or sudo) only to install.
 set -euo pipefail
 
-pkgs=(build-essential cmake pkg-config libwebsockets-dev libssl-dev libcjson-dev uthash-dev
+pkgs=(build-essential cmake pkg-config libwebsockets-dev libssl-dev libcjson-dev uthash-dev zlib1g-dev
       libcmocka-dev curl python3 clang)
 
 missing=()

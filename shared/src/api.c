@@ -220,39 +220,90 @@ static void delete_peer(swarm_node *node, const char *peer_id, swarm_http_respon
     reply_ok_message(resp, 200, true, msg, NULL);
 }
 
-static void post_message(swarm_node *node, const swarm_http_request *req, swarm_time now,
-                         swarm_http_response *resp)
+static cJSON *identity_json(swarm_node *node)
+{
+    cJSON *me = cJSON_CreateObject();
+    cJSON_AddStringToObject(me, "nodeId", swarm_node_id(node));
+    cJSON_AddStringToObject(me, "nodeType", swarm_node_type_name(node));
+    cJSON_AddNumberToObject(me, "port", swarm_node_port(node));
+    return me;
+}
+
+/* Hands one envelope object (owned) to the core. */
+static void deliver_one(swarm_node *node, const swarm_from *from, cJSON *obj, swarm_time now,
+                        swarm_msg_result *res)
 {
     char err[160];
     swarm_envelope env;
+    if (swarm_envelope_from_json(obj, &env, err, sizeof err) != 0) {
+        swarm_node_on_invalid(node, from, err, now, res);
+        return;
+    }
+    swarm_node_on_message(node, from, &env, now, res);
+    swarm_envelope_clear(&env);
+}
+
+static void post_message(swarm_node *node, const swarm_http_request *req, swarm_time now,
+                         swarm_http_response *resp)
+{
+    char err[160] = "Invalid message format: empty body";
     swarm_from from = {.host = req->remote_host, .port = req->sender_port, .node_id = req->sender_id};
     swarm_msg_result res;
-    if (!req->body || !req->body_len)
-        snprintf(err, sizeof err, "Invalid message format: empty body");
-    if (!req->body || !req->body_len ||
-        swarm_envelope_decode(req->body, req->body_len, &env, err, sizeof err) != 0) {
+    bool batched = false;
+    cJSON *items = req->body && req->body_len
+                       ? swarm_wire_unwrap(req->body, req->body_len, swarm_node_config(node)->max_body,
+                                           &batched, err, sizeof err)
+                       : NULL;
+    if (!items) {
         swarm_node_on_invalid(node, &from, err, now, &res);
         swarm_api_error(resp, res.status, res.reason);
         return;
     }
-    swarm_node_on_message(node, &from, &env, now, &res);
-    swarm_envelope_clear(&env);
-    if (res.status != 200) {
-        swarm_api_error(resp, res.status, res.reason);
+    if (!batched) {
+        deliver_one(node, &from, cJSON_DetachItemFromArray(items, 0), now, &res);
+        cJSON_Delete(items);
+        if (res.status != 200) {
+            swarm_api_error(resp, res.status, res.reason);
+            return;
+        }
+        cJSON *root = cJSON_CreateObject();
+        cJSON_AddBoolToObject(root, "ok", true);
+        cJSON *result = cJSON_AddObjectToObject(root, "result");
+        cJSON_AddBoolToObject(result, "processed", res.processed);
+        cJSON_AddBoolToObject(result, "relayed", res.relayed);
+        if (res.reason[0])
+            cJSON_AddStringToObject(result, "reason", res.reason);
+        /* Our identity rides on every reply: the sender learns who answered without a second round trip. */
+        cJSON_AddItemToObject(result, "node", identity_json(node));
+        reply(resp, 200, root);
         return;
     }
+    /* A batch: each message on its own; the reply says what became of each, in order. */
     cJSON *root = cJSON_CreateObject();
     cJSON_AddBoolToObject(root, "ok", true);
-    cJSON *result = cJSON_AddObjectToObject(root, "result");
-    cJSON_AddBoolToObject(result, "processed", res.processed);
-    cJSON_AddBoolToObject(result, "relayed", res.relayed);
-    if (res.reason[0])
-        cJSON_AddStringToObject(result, "reason", res.reason);
-    /* Our identity rides on every reply: the sender learns who answered without a second round trip. */
-    cJSON *me = cJSON_AddObjectToObject(result, "node");
-    cJSON_AddStringToObject(me, "nodeId", swarm_node_id(node));
-    cJSON_AddStringToObject(me, "nodeType", swarm_node_type_name(node));
-    cJSON_AddNumberToObject(me, "port", swarm_node_port(node));
+    cJSON *results = cJSON_AddArrayToObject(root, "results");
+    int status = 200;
+    for (cJSON *obj; (obj = cJSON_DetachItemFromArray(items, 0));) {
+        deliver_one(node, &from, obj, now, &res);
+        cJSON *r = cJSON_CreateObject();
+        cJSON_AddNumberToObject(r, "status", res.status);
+        cJSON_AddBoolToObject(r, "processed", res.processed);
+        cJSON_AddBoolToObject(r, "relayed", res.relayed);
+        if (res.reason[0])
+            cJSON_AddStringToObject(r, res.status == 200 ? "reason" : "error", res.reason);
+        cJSON_AddItemToArray(results, r);
+        if (res.status == 403) { /* the sender is banned: nothing more of its batch is read */
+            status = 403;
+            break;
+        }
+    }
+    cJSON_Delete(items);
+    if (status != 200) {
+        cJSON_Delete(root);
+        swarm_api_error(resp, status, "peer banned");
+        return;
+    }
+    cJSON_AddItemToObject(root, "node", identity_json(node));
     reply(resp, 200, root);
 }
 

@@ -4,6 +4,8 @@
 
 #include <cjson/cJSON.h>
 #include <math.h>
+#include <openssl/evp.h>
+#include <zlib.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -355,4 +357,127 @@ int swarm_reply_identity(const char *reply, size_t len, swarm_identity *out)
     if (rc != 0)
         memset(out, 0, sizeof *out);
     return rc;
+}
+
+/* base64 (standard alphabet, padded) to bytes. Returns the length, or -1. */
+static long base64_decode(const char *in, size_t len, unsigned char **out)
+{
+    if (len % 4 || len > INT32_MAX)
+        return -1;
+    *out = malloc(len / 4 * 3 + 1);
+    if (!*out)
+        return -1;
+    int n = EVP_DecodeBlock(*out, (const unsigned char *)in, (int)len);
+    if (n < 0) {
+        free(*out);
+        return -1;
+    }
+    /* EVP_DecodeBlock counts padding as data. */
+    if (len && in[len - 1] == '=')
+        n--;
+    if (len > 1 && in[len - 2] == '=')
+        n--;
+    return n;
+}
+
+/* gzip (or zlib) to text, at most max bytes: a small body cannot inflate without bound. */
+static char *inflate_bounded(const unsigned char *in, size_t len, size_t max, size_t *out_len,
+                             char *err, size_t errlen)
+{
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    if (inflateInit2(&z, 15 + 32) != Z_OK) { /* +32: gzip or zlib header, detected */
+        swarm_fail(err, errlen, "Invalid message format: cannot inflate");
+        return NULL;
+    }
+    char *out = malloc(max + 1);
+    if (!out) {
+        inflateEnd(&z);
+        return NULL;
+    }
+    z.next_in = (unsigned char *)in;
+    z.avail_in = (uInt)len;
+    z.next_out = (unsigned char *)out;
+    z.avail_out = (uInt)max;
+    int rc = inflate(&z, Z_FINISH);
+    size_t produced = max - z.avail_out;
+    inflateEnd(&z);
+    if (rc != Z_STREAM_END) {
+        free(out);
+        swarm_fail(err, errlen, rc == Z_BUF_ERROR && produced == max
+                                    ? "Invalid message format: compressed data inflates past the size limit"
+                                    : "Invalid message format: compressed data is not valid gzip");
+        return NULL;
+    }
+    out[produced] = 0;
+    *out_len = produced;
+    return out;
+}
+
+static cJSON *as_batch(cJSON *root, bool *batched, char *err, size_t errlen)
+{
+    cJSON *list = NULL;
+    if (cJSON_IsArray(root)) {
+        list = root;
+    } else if (cJSON_IsObject(root)) {
+        cJSON *m = cJSON_GetObjectItemCaseSensitive(root, "messages");
+        if (!cJSON_IsArray(m))
+            m = cJSON_GetObjectItemCaseSensitive(root, "batch");
+        if (cJSON_IsArray(m) && !cJSON_GetObjectItemCaseSensitive(root, "type")) {
+            cJSON_DetachItemViaPointer(root, m);
+            cJSON_Delete(root);
+            list = m;
+        }
+    }
+    if (!list) { /* one envelope */
+        *batched = false;
+        list = cJSON_CreateArray();
+        if (!list) {
+            cJSON_Delete(root);
+            return NULL;
+        }
+        cJSON_AddItemToArray(list, root);
+        return list;
+    }
+    *batched = true;
+    int n = cJSON_GetArraySize(list);
+    if (n == 0 || n > SWARM_BATCH_MAX) {
+        cJSON_Delete(list);
+        swarm_fail(err, errlen, "Invalid message format: a batch holds 1 to %d messages", SWARM_BATCH_MAX);
+        return NULL;
+    }
+    return list;
+}
+
+cJSON *swarm_wire_unwrap(const char *body, size_t len, size_t max_inflated, bool *batched, char *err,
+                         size_t errlen)
+{
+    *batched = false;
+    cJSON *root = cJSON_ParseWithLength(body, len);
+    if (!root) {
+        swarm_fail(err, errlen, "Invalid message format: body is not valid JSON");
+        return NULL;
+    }
+    if (cJSON_IsObject(root) && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "compressed"))) {
+        const cJSON *data = cJSON_GetObjectItemCaseSensitive(root, "data");
+        unsigned char *raw = NULL;
+        long n = cJSON_IsString(data) ? base64_decode(data->valuestring, strlen(data->valuestring), &raw) : -1;
+        cJSON_Delete(root);
+        if (n < 0) {
+            swarm_fail(err, errlen, "Invalid message format: compressed data must be base64");
+            return NULL;
+        }
+        size_t text_len;
+        char *text = inflate_bounded(raw, (size_t)n, max_inflated, &text_len, err, errlen);
+        free(raw);
+        if (!text)
+            return NULL;
+        root = cJSON_ParseWithLength(text, text_len);
+        free(text);
+        if (!root) {
+            swarm_fail(err, errlen, "Invalid message format: compressed data is not valid JSON");
+            return NULL;
+        }
+    }
+    return as_batch(root, batched, err, errlen);
 }

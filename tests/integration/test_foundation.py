@@ -5,7 +5,9 @@ Run directly (python3 test_foundation.py) with SWARM_BUILD_DIR pointing at a bui
 ctest -L integration.
 """
 
+import base64
 import glob
+import gzip
 import http.client
 import json
 import os
@@ -302,7 +304,11 @@ class PeersApi(unittest.TestCase):
         msg_cases = [
             ("not JSON", b"{{{", None),
             ("empty body", b"", None),
-            ("JSON array", [good()], None),
+            ("JSON string", "an envelope", None),
+            ("empty batch", [], "batch"),
+            ("batch of 101", [good() for _ in range(101)], "batch"),
+            ("compressed, not base64", {"compressed": True, "data": "!!!"}, "base64"),
+            ("compressed, not gzip", {"compressed": True, "data": "aGVsbG8="}, "gzip"),
             ("missing id", missing("id"), "missing id"),
             ("empty id", good(id=""), None),
             ("id too long", good(id="x" * 200), None),
@@ -734,6 +740,51 @@ class StartupSettings(unittest.TestCase):
         self.assertIn(str(n.port), r.stderr)
         self.assertEqual(swarmtest.sanitizer_lines(r.stderr), [])
         self.assertEqual(n.health()["status"], "ok")
+
+
+# ================================================================================ NeuroSwarm's variants
+
+class CompressedAndBatched(unittest.TestCase):
+    """NeuroSwarm nodes send compressed ({"compressed": true, "data": <base64 gzip>}) and batched
+    messages that their own receivers reject; a swarm node takes them."""
+
+    def setUp(self):
+        self.mesh = Mesh(self)
+        self.n = self.mesh.node("NS", env={"MAX_BODY_BYTES": 65536})
+
+    @staticmethod
+    def compressed(obj, size=None):
+        raw = json.dumps(obj).encode() if size is None else b" " * size
+        return {"compressed": True, "data": base64.b64encode(gzip.compress(raw)).decode()}
+
+    def tx(self, i):
+        return envelope("NEW_TX", {"i": i}, origin="neuro-zip", msg_id="neuro-zip-%d-abcdefghi" % i)
+
+    def delivered(self):
+        return self.n.get("/p2p/messages").json["delivered"]["NEW_TX"]
+
+    def test_compressed_envelope(self):
+        r = self.n.post("/p2p/message", self.compressed(self.tx(1)))
+        self.assertEqual(r.status, 200, r)
+        self.assertIs(r.json["result"]["processed"], True, r)
+        self.assertEqual(self.delivered(), 1)
+
+    def test_batch_each_message_on_its_own(self):
+        bad = {k: v for k, v in self.tx(3).items() if k != "type"}
+        r = self.n.post("/p2p/message", [self.tx(1), self.tx(2), self.tx(1), bad])
+        self.assertEqual(r.status, 200, r)
+        got = [(x["status"], x["processed"]) for x in r.json["results"]]
+        self.assertEqual(got, [(200, True), (200, True), (200, False), (400, False)])
+        self.assertIn("duplicate", r.json["results"][2]["reason"])
+        self.assertEqual(self.delivered(), 2)
+        r = self.n.post("/p2p/message", self.compressed({"messages": [self.tx(4), self.tx(5)]}))
+        self.assertEqual([x["processed"] for x in r.json["results"]], [True, True], r)
+        self.assertEqual(self.delivered(), 4)
+
+    def test_compressed_bomb_is_refused(self):
+        r = self.n.post("/p2p/message", self.compressed(None, size=10 * 1024 * 1024))
+        assert_json_error(self, r, 400, "size limit")
+        self.assertEqual(self.n.health()["status"], "ok")
 
 
 # ================================================================================ edge cases found by testing

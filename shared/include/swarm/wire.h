@@ -53,6 +53,16 @@ char *swarm_envelope_encode(const swarm_envelope *env, size_t *len);
 /* Sets hops on both the struct and the JSON. */
 void swarm_envelope_set_hops(swarm_envelope *env, int hops);
 
+/* Unwraps a /p2p/message body into the envelopes it carries, as JSON objects not yet validated:
+ * a plain envelope; NeuroSwarm's compressed form {"compressed": true, "data": "<base64 gzip>"}
+ * (inflated to at most max_inflated bytes); or a batch: a JSON array of envelopes, or
+ * {"messages": [...]} / {"batch": [...]} (at most SWARM_BATCH_MAX). A compressed body may hold a
+ * batch. Returns a cJSON array the caller frees, with *batched telling whether the body was a
+ * batch; or NULL with err. */
+#define SWARM_BATCH_MAX 100
+struct cJSON *swarm_wire_unwrap(const char *body, size_t len, size_t max_inflated, bool *batched,
+                                char *err, size_t errlen);
+
 /* A peer as carried in PEER_LIST. */
 typedef struct swarm_wire_peer {
     char host[SWARM_HOST_MAX];
