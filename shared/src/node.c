@@ -609,6 +609,7 @@ static void on_peer_list(swarm_node *n, const swarm_from *from, swarm_peer *p, c
         p->last_contact = now.mono;
         p->names_us_bootstrap = pl.bootstrap;
         p->speaks_swarm = pl.sender_id[0] != 0;
+        p->neuroswarm = !p->speaks_swarm;
         p->keepers = pl.keepers;
         snprintf(key, SWARM_PEER_ID_MAX, "%s", p->id);
         /* The sender said whether it keeps us: one learned by hearsay that is full is let go. */
@@ -654,6 +655,15 @@ static void remember_delivery(swarm_node *n, const swarm_envelope *env, const sw
         n->recent_count++;
 }
 
+/* NeuroSwarm nodes never relay and drop duplicates themselves, so every swarm node that knows one
+ * would hand it its own copy of every message. It gets gossip only from the nodes it contacted
+ * itself (and from those whose operator configured it): usually one copy, and never none while
+ * one of those nodes is up. */
+static bool gossip_to(const swarm_peer *p)
+{
+    return !p->neuroswarm || p->source != SWARM_SOURCE_PEX || p->last_contact != 0;
+}
+
 /* Sends env (hops already set for the next hop) to every peer but the sender and the origin. */
 static unsigned relay(swarm_node *n, const swarm_envelope *env, const swarm_peer *sender, swarm_time now)
 {
@@ -665,7 +675,7 @@ static unsigned relay(swarm_node *n, const swarm_envelope *env, const swarm_peer
     for (swarm_peer *p = swarm_peer_table_first(n->peers); p; p = swarm_peer_table_next(p)) {
         if (p == sender || (p->node_id[0] && strcmp(p->node_id, env->origin) == 0))
             continue;
-        if (banned_key(n, p->id, now.mono))
+        if (banned_key(n, p->id, now.mono) || !gossip_to(p))
             continue;
         if (n->io.send)
             n->io.send(n->io.ctx, p, env->type, json, len);
@@ -890,6 +900,7 @@ void swarm_node_on_sent(swarm_node *n, const char *peer_id, swarm_msg_type type,
             }
         } else {
             p->handshaken = true; /* a NeuroSwarm node: it tells its type in its own PEER_LIST */
+            p->neuroswarm = true;
         }
     }
 }

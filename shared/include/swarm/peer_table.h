@@ -43,6 +43,7 @@ typedef struct swarm_peer {
     uint64_t last_contact;    /* monotonic ms it last sent us its PEER_LIST (it keeps us as a peer) */
     bool names_us_bootstrap;  /* we are in its bootstrap list: the link the mesh is built on */
     bool speaks_swarm;        /* it sends swarm's PEER_LIST (periodic PEX to every peer) */
+    bool neuroswarm;          /* it speaks NeuroSwarm's dialect: no swarm fields in its hello or reply */
     int keepers;              /* how many peers keep it, as it last said; -1 unknown */
     uint64_t added_mono;      /* monotonic ms it entered the table */
     uint64_t window_start;    /* spam: start of the current rate window */
