@@ -360,6 +360,7 @@ static void get_messages(swarm_node *node, swarm_http_response *resp)
     cJSON_AddNumberToObject(c, "spam", (double)st->spam);
     cJSON_AddNumberToObject(c, "peersRemoved", (double)st->peers_removed);
     cJSON_AddNumberToObject(c, "peersPruned", (double)st->peers_pruned);
+    cJSON_AddNumberToObject(c, "peersLetGo", (double)st->peers_let_go);
     cJSON_AddNumberToObject(c, "bans", (double)st->bans);
     swarm_delivery recent[SWARM_RECENT_MAX];
     size_t n = swarm_node_recent(node, recent, SWARM_RECENT_MAX);

@@ -615,6 +615,7 @@ static void on_peer_list(swarm_node *n, const swarm_from *from, swarm_peer *p, c
         /* The sender said whether it keeps us: one learned by hearsay that is full is let go. */
         if (pl.accepted == 0 && p->source == SWARM_SOURCE_PEX) {
             dead_remember(n, p->id, now.mono + 10 * n->cfg.pex_interval_ms);
+            n->stats.peers_let_go++;
             remove_peer(n, p, "its table is full");
             p = NULL;
         }
@@ -896,6 +897,7 @@ void swarm_node_on_sent(swarm_node *n, const char *peer_id, swarm_msg_type type,
             p = learn_identity(n, p, who.node_id, who.node_type);
             if (who.accepted == 0 && p->source == SWARM_SOURCE_PEX) {
                 dead_remember(n, p->id, now.mono + 10 * n->cfg.pex_interval_ms);
+                n->stats.peers_let_go++;
                 remove_peer(n, p, "its table is full");
             }
         } else {
@@ -1002,6 +1004,7 @@ uint64_t swarm_node_tick(swarm_node *n, swarm_time now)
             /* A swarm peer sends us its list every round if it keeps us: one that stopped does
              * not, and a one-way edge only sends. Let it go and make room for a peer that will. */
             dead_remember(n, p->id, now.mono + 10 * n->cfg.pex_interval_ms);
+            n->stats.peers_let_go++;
             remove_peer(n, p, "it does not keep us as a peer");
             continue;
         }

@@ -128,6 +128,7 @@ typedef struct swarm_node_stats {
     uint64_t originated;     /* broadcasts made here */
     uint64_t peers_removed;  /* after repeated failures */
     uint64_t peers_pruned;   /* inactive */
+    uint64_t peers_let_go;   /* PEX-learned peers that do not keep us, or whose table is full */
     uint64_t bans;
 } swarm_node_stats;
 const swarm_node_stats *swarm_node_get_stats(const swarm_node *node);
