@@ -227,7 +227,10 @@ typedef struct option_row {
     const char *flag; /* without the leading "--" */
     const char *arg;
     const char *help;
-    setter_fn set;
+    setter_fn set; /* NULL for a plain integer field: */
+    size_t offset; /* where it is in swarm_config */
+    int width;     /* its size: 4 (unsigned) or 8 (uint64_t, size_t) */
+    unsigned long long min, max;
 } option_row;
 
 static int set_port(swarm_config *cfg, const char *name, const char *v, char *err, size_t errlen)
@@ -309,62 +312,16 @@ static int set_advertise(swarm_config *cfg, const char *name, const char *v, cha
     return set_host_field(cfg->advertise_host, name, v, err, errlen);
 }
 
-static int set_max_body(swarm_config *cfg, const char *name, const char *v, char *err, size_t errlen)
+/* Integer settings share one parser: the row gives the bounds and the field's place. */
+static int set_number(swarm_config *cfg, const option_row *row, const char *name, const char *v,
+                      char *err, size_t errlen)
 {
     unsigned long long n;
-    if (parse_uint(v, 1024, 64ull * 1024 * 1024, &n) != 0) {
-        swarm_fail(err, errlen, "%s: bad size '%s' (expected bytes, 1024-67108864)", name, v);
-        return -1;
-    }
-    cfg->max_body = (size_t)n;
-    return 0;
-}
-
-/* Integer settings share one parser: the row's bounds and the field's offset in swarm_config. */
-typedef struct uint_setting {
-    const char *env;
-    size_t offset;
-    int width; /* sizeof the field: 4 (unsigned) or 8 (uint64_t / size_t) */
-    unsigned long long min, max;
-} uint_setting;
-
-#define UINT_FIELD(env, field, lo, hi) {env, offsetof(swarm_config, field), (int)sizeof(((swarm_config *)0)->field), lo, hi}
-static const uint_setting uint_settings[] = {
-    UINT_FIELD("MAX_PEERS", max_peers, 1, 10000),
-    UINT_FIELD("PEX_INTERVAL_MS", pex_interval_ms, 50, 86400000),
-    UINT_FIELD("PING_INTERVAL_MS", ping_interval_ms, 50, 86400000),
-    UINT_FIELD("MAX_FAILURES", max_failures, 1, 1000),
-    UINT_FIELD("PEER_INACTIVE_MS", inactive_ms, 1000, 30ull * 86400000),
-    UINT_FIELD("SEEN_CACHE_SIZE", seen_cache_size, 1, 10000000),
-    UINT_FIELD("SEEN_CACHE_TTL_MS", seen_ttl_ms, 100, 86400000),
-    UINT_FIELD("MAX_HOPS", max_hops, 0, 1000),
-    UINT_FIELD("SPAM_WINDOW_MS", spam_window_ms, 100, 3600000),
-    UINT_FIELD("SPAM_MAX_MESSAGES", spam_max_messages, 1, 10000000),
-    UINT_FIELD("SEND_QUEUE_MAX", send_queue_max, 1, 1000000),
-    UINT_FIELD("REPUTATION_BAN_MS", reputation.ban_ms, 1000, 365ull * 86400000),
-};
-
-static int set_uint_setting(swarm_config *cfg, const char *name, const char *v, char *err, size_t errlen)
-{
-    const uint_setting *u = NULL;
-    for (size_t i = 0; i < sizeof uint_settings / sizeof *uint_settings; i++) {
-        const char *bare = name[0] == '-' ? name + 2 : name; /* flag or env spelling */
-        char env[64];
-        size_t k = 0;
-        for (; bare[k] && k < sizeof env - 1; k++)
-            env[k] = bare[k] == '-' ? '_' : (char)toupper((unsigned char)bare[k]);
-        env[k] = 0;
-        if (strcmp(env, uint_settings[i].env) == 0)
-            u = &uint_settings[i];
-    }
-    unsigned long long n;
-    if (!u || parse_uint(v, u->min, u->max, &n) != 0) {
-        swarm_fail(err, errlen, "%s: bad value '%s' (expected an integer %llu-%llu)", name, v,
-               u ? u->min : 0, u ? u->max : 0);
-        return -1;
-    }
-    char *field = (char *)cfg + u->offset;
-    if (u->width == 4) {
+    if (parse_uint(v, row->min, row->max, &n) != 0)
+        return swarm_fail(err, errlen, "%s: bad value '%s' (expected an integer %llu-%llu)", name, v,
+                          row->min, row->max);
+    char *field = (char *)cfg + row->offset;
+    if (row->width == 4) {
         unsigned x = (unsigned)n;
         memcpy(field, &x, sizeof x);
     } else {
@@ -440,40 +397,47 @@ static int set_weights(swarm_config *cfg, const char *name, const char *v, char 
     return 0;
 }
 
+/* One row per setting, shared by the environment, the flags and --help. */
+#define NUMBER(env, flag, arg, help, field, lo, hi)                                                \
+    env, flag, arg, help, NULL, offsetof(swarm_config, field), (int)sizeof(((swarm_config *)0)->field), lo, hi
 static const option_row options[] = {
     {"PORT", "port", "N", "listening port (HTTP API and peer links)", set_port},
     {"BIND_HOST", "bind-host", "ADDR", "address to listen on (default: all interfaces)", set_bind},
     {"ADVERTISE_HOST", "advertise-host", "HOST",
      "host peers should dial to reach this node (default: the address they see)", set_advertise},
     {"BOOTSTRAP_PEERS", "bootstrap-peers", "LIST", "initial peers, host:port[:type],...", set_bootstrap},
-    {"MAX_PEERS", "max-peers", "N", "most peers kept in the table (default 8)", set_uint_setting},
+    {NUMBER("MAX_PEERS", "max-peers", "N", "most peers kept in the table (default 8)", max_peers, 1, 10000)},
     {"NODE_ID", "node-id", "ID", "this node's id (default: derived, kept in DATA_DIR)", set_node_id},
     {"DATA_DIR", "data-dir", "DIR", "where node-id and peers.json live (default ./data/<type>-<port>)",
      set_data_dir},
     {"LOG_LEVEL", "log-level", "LEVEL", "error, warn, info or debug (default info)", set_log_level},
     {"P2P_ENABLE_TLS", "tls", "BOOL", "encrypt peer links (default false)", set_tls},
-    {"MAX_BODY_BYTES", "max-body-bytes", "N", "largest accepted request body (default 1048576)",
-     set_max_body},
-    {"PEX_INTERVAL_MS", "pex-interval-ms", "MS", "send PEER_LIST to every peer this often (30000)",
-     set_uint_setting},
-    {"PING_INTERVAL_MS", "ping-interval-ms", "MS", "PING every peer this often (30000)", set_uint_setting},
-    {"MAX_FAILURES", "max-failures", "N", "consecutive failures before a peer is removed (5)",
-     set_uint_setting},
-    {"PEER_INACTIVE_MS", "peer-inactive-ms", "MS", "prune a peer silent this long (3600000)",
-     set_uint_setting},
-    {"SEEN_CACHE_SIZE", "seen-cache-size", "N", "message ids kept for dedup (1000)", set_uint_setting},
-    {"SEEN_CACHE_TTL_MS", "seen-cache-ttl-ms", "MS", "how long a message id is kept (300000)",
-     set_uint_setting},
-    {"MAX_HOPS", "max-hops", "N", "a message at this many hops is not relayed (10)", set_uint_setting},
-    {"SPAM_WINDOW_MS", "spam-window-ms", "MS", "window for the per-peer message rate (10000)",
-     set_uint_setting},
-    {"SPAM_MAX_MESSAGES", "spam-max-messages", "N", "messages one peer may send per window (500)",
-     set_uint_setting},
-    {"SEND_QUEUE_MAX", "send-queue-max", "N", "messages queued per peer before it is dropped (256)",
-     set_uint_setting},
+    {NUMBER("MAX_BODY_BYTES", "max-body-bytes", "N", "largest accepted request body (default 1048576)",
+     max_body, 1024, 64ull * 1024 * 1024)},
+    {NUMBER("PEX_INTERVAL_MS", "pex-interval-ms", "MS", "send PEER_LIST to every peer this often (30000)",
+     pex_interval_ms, 50, 86400000)},
+    {NUMBER("PING_INTERVAL_MS", "ping-interval-ms", "MS", "PING every peer this often (30000)",
+     ping_interval_ms, 50, 86400000)},
+    {NUMBER("MAX_FAILURES", "max-failures", "N", "consecutive failures before a peer is removed (5)",
+     max_failures, 1, 1000)},
+    {NUMBER("PEER_INACTIVE_MS", "peer-inactive-ms", "MS", "prune a peer silent this long (3600000)",
+     inactive_ms, 1000, 30ull * 86400000)},
+    {NUMBER("SEEN_CACHE_SIZE", "seen-cache-size", "N", "message ids kept for dedup (1000)",
+     seen_cache_size, 1, 10000000)},
+    {NUMBER("SEEN_CACHE_TTL_MS", "seen-cache-ttl-ms", "MS", "how long a message id is kept (300000)",
+     seen_ttl_ms, 100, 86400000)},
+    {NUMBER("MAX_HOPS", "max-hops", "N", "a message at this many hops is not relayed (10)",
+     max_hops, 0, 1000)},
+    {NUMBER("SPAM_WINDOW_MS", "spam-window-ms", "MS", "window for the per-peer message rate (10000)",
+     spam_window_ms, 100, 3600000)},
+    {NUMBER("SPAM_MAX_MESSAGES", "spam-max-messages", "N", "messages one peer may send per window (500)",
+     spam_max_messages, 1, 10000000)},
+    {NUMBER("SEND_QUEUE_MAX", "send-queue-max", "N", "messages queued per peer before it is dropped (256)",
+     send_queue_max, 1, 1000000)},
     {"REPUTATION_BAN_THRESHOLD", "reputation-ban-threshold", "SCORE", "a score below this bans (20)",
      set_ban_threshold},
-    {"REPUTATION_BAN_MS", "reputation-ban-ms", "MS", "how long a ban lasts (3600000)", set_uint_setting},
+    {NUMBER("REPUTATION_BAN_MS", "reputation-ban-ms", "MS", "how long a ban lasts (3600000)",
+     reputation.ban_ms, 1000, 365ull * 86400000)},
     {"REPUTATION_DECAY_PER_HOUR", "reputation-decay-per-hour", "PTS",
      "score points per hour back toward 50 (0.1)", set_decay},
     {"REPUTATION_WEIGHTS", "reputation-weights", "LIST",
@@ -482,6 +446,12 @@ static const option_row options[] = {
      set_weights},
 };
 #define N_OPTIONS (sizeof options / sizeof *options)
+
+static int apply(swarm_config *cfg, const option_row *row, const char *name, const char *v, char *err,
+                 size_t errlen)
+{
+    return row->set ? row->set(cfg, name, v, err, errlen) : set_number(cfg, row, name, v, err, errlen);
+}
 
 static const char *env_lookup(char **envp, const char *name)
 {
@@ -515,7 +485,7 @@ int swarm_config_load(swarm_config *cfg, char **envp, int argc, char **argv, cha
         err[0] = 0;
     for (size_t i = 0; i < N_OPTIONS; i++) {
         const char *v = env_lookup(envp, options[i].env);
-        if (v && options[i].set(cfg, options[i].env, v, err, errlen) != 0)
+        if (v && apply(cfg, &options[i], options[i].env, v, err, errlen) != 0)
             return SWARM_CONFIG_ERROR;
     }
     for (int a = 1; a < argc; a++) {
@@ -551,7 +521,7 @@ int swarm_config_load(swarm_config *cfg, char **envp, int argc, char **argv, cha
         }
         char flagname[64];
         snprintf(flagname, sizeof flagname, "--%s", row->flag);
-        if (row->set(cfg, flagname, value, err, errlen) != 0)
+        if (apply(cfg, row, flagname, value, err, errlen) != 0)
             return SWARM_CONFIG_ERROR;
     }
     if (!cfg->data_dir[0]) {
