@@ -17,6 +17,7 @@ import http.client
 import os
 import sys
 import threading
+import socket
 import time
 import unittest
 
@@ -839,6 +840,66 @@ class NeuroSwarmHttpOnlyPeer(ProtocolTest):
         self.assertEqual(messages(a)["counters"]["peersRemoved"], 1)
         # While it was failing it showed as unreachable with a failure count below the limit.
         self.assertIn(("unreachable", 1), seen)
+
+
+
+# ==================================================================================== 7. slow peer
+
+class SilentListener:
+    """A peer that accepts TCP connections and never says a word: a link to it stays connecting,
+    so whatever is sent to it waits in the node's queue for it."""
+
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.port = self.sock.getsockname()[1]
+        self.conns = []
+        self.stopped = False
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self):
+        while not self.stopped:
+            try:
+                c, _ = self.sock.accept()
+                self.conns.append(c)
+            except OSError:
+                return
+
+    def close(self):
+        self.stopped = True
+        self.sock.close()
+        for c in self.conns:
+            c.close()
+
+
+class SlowPeerQueueIsBounded(ProtocolTest):
+    """SEND_QUEUE_MAX: a peer that takes nothing costs a bounded queue, a penalty and, at last, its
+    place in the table; never memory without bound."""
+
+    def test_overflowing_queue_penalises_and_drops_the_peer(self):
+        silent = SilentListener()
+        self.addCleanup(silent.close)
+        a = self.mesh.node("NS", name="a", env=fast(60000, 60000, SEND_QUEUE_MAX=5, MAX_FAILURES=2,
+                                                    REPUTATION_DECAY_PER_HOUR=0))
+        r = a.post("/peers/add", {"host": "127.0.0.1", "port": silent.port, "nodeType": "VP"})
+        self.assertEqual(r.status, 200, r)
+        peer_id = "127.0.0.1:%d" % silent.port
+        self.wait(lambda: silent.conns, "the node to dial the silent peer")
+        for i in range(40):  # far more than SEND_QUEUE_MAX: each overflow drops the queue
+            self.broadcast(a, {"i": i})
+            if not by_port(a.peers(), silent.port):
+                break
+        self.wait(lambda: not by_port(a.peers(), silent.port),
+                  "the peer whose queue kept overflowing to be removed")
+        log = read_text(a.log_path)
+        self.assertIn("Send queue to %s full" % peer_id, log)
+        self.assertIn("Removed peer: %s" % peer_id, log)
+        self.assertEqual(messages(a)["counters"]["peersRemoved"], 1)
+        # messageFailure (-2) for each overflow: the score it is remembered with went down.
+        self.assertLessEqual(reputation(a)["stats"]["min"], 46)
+        self.assertEqual(a.health()["status"], "ok")
 
 
 if __name__ == "__main__":
