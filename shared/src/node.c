@@ -867,13 +867,8 @@ void swarm_node_on_sent(swarm_node *n, const char *peer_id, swarm_msg_type type,
         boot_entry *b = find_boot(n, peer_id);
         if (!b)
             return;
-        if (!ok) {
-            b->backoff_ms = b->backoff_ms ? b->backoff_ms * 2 : BACKOFF_MIN_MS;
-            if (b->backoff_ms > BACKOFF_MAX_MS)
-                b->backoff_ms = BACKOFF_MAX_MS;
-            b->next_try = now.mono + b->backoff_ms;
-            return;
-        }
+        if (!ok)
+            return; /* the probe already moved its backoff on when it went out */
         b->backoff_ms = 0;
         if (swarm_node_add_peer(n, b->addr.host, b->addr.port, b->addr.node_type, SWARM_SOURCE_BOOTSTRAP,
                                 now, &p) != SWARM_ADD_ADDED)

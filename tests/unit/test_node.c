@@ -1123,6 +1123,83 @@ static void test_spam_replay_by_same_peer(void **state)
     assert_float_equal(score(f, B.id, at(30)), 50.0, EPS);
 }
 
+/* A bootstrap peer removed after failures is probed again with backoff and comes back as a
+ * bootstrap peer once it answers. */
+static void test_removed_bootstrap_peer_is_retried(void **state)
+{
+    fixture *f = *state;
+    f->cfg.max_failures = 2;
+    snprintf(f->cfg.bootstrap[0].host, sizeof f->cfg.bootstrap[0].host, "%s", A.host);
+    f->cfg.bootstrap[0].port = A.port;
+    snprintf(f->cfg.bootstrap[0].node_type, sizeof f->cfg.bootstrap[0].node_type, "VP");
+    f->cfg.n_bootstrap = 1;
+    start(f);
+    assert_int_equal(swarm_node_add_peer(f->node, A.host, A.port, "VP", SWARM_SOURCE_BOOTSTRAP, at(0), NULL),
+                     SWARM_ADD_ADDED);
+    /* its hellos fail twice: removed */
+    swarm_node_tick(f->node, at(0));
+    swarm_node_on_sent(f->node, A.id, SWARM_MSG_PEER_LIST, 0, NULL, 0, at(10));
+    swarm_node_tick(f->node, at(600));
+    swarm_node_on_sent(f->node, A.id, SWARM_MSG_PEER_LIST, 0, NULL, 0, at(610));
+    assert_null(find(f, A.id));
+    /* probes back off: 0.5 s, 1 s, 2 s ... and each one is a hello to the bootstrap address */
+    clear_sent(f);
+    uint64_t t = 700;
+    unsigned probes = 0;
+    for (; t < 5000; t += 50) {
+        size_t before = f->n_sent;
+        swarm_node_tick(f->node, at(t));
+        if (sent_count(f, A.id, SWARM_MSG_PEER_LIST) > probes) {
+            probes++;
+            assert_int_equal(f->sent[before].port, A.port);
+            swarm_node_on_sent(f->node, A.id, SWARM_MSG_PEER_LIST, 0, NULL, 0, at(t + 1));
+        }
+        assert_null(find(f, A.id));
+    }
+    assert_in_range(probes, 3, 5); /* 0.7 s .. 5 s with doubling from 0.5 s: a handful, not 86 */
+    /* it answers: back in the table, as a bootstrap peer, identified */
+    const char *reply = "{\"ok\":true,\"result\":{\"processed\":true,\"node\":{\"nodeId\":\"node-a\","
+                        "\"nodeType\":\"VP\",\"port\":4001}}}";
+    swarm_node_on_sent(f->node, A.id, SWARM_MSG_PEER_LIST, 200, reply, strlen(reply), at(t));
+    swarm_peer *p = find(f, A.id);
+    assert_non_null(p);
+    assert_int_equal(p->source, SWARM_SOURCE_BOOTSTRAP);
+    assert_string_equal(p->node_id, "node-a");
+    assert_int_equal(p->status, SWARM_PEER_ACTIVE);
+}
+
+/* A NeuroSwarm node learned from hearsay gets no gossip from us; one that contacted us does. */
+static void test_neuroswarm_peer_gets_gossip_only_from_its_contacts(void **state)
+{
+    fixture *f = *state;
+    start(f);
+    add_known(f, &A, at(0));
+    /* B is learned by hearsay, and answers our hello the NeuroSwarm way: with no identity */
+    swarm_msg_result res;
+    assert_int_equal(swarm_node_add_peer(f->node, B.host, B.port, "NS", SWARM_SOURCE_PEX, at(2), NULL),
+                     SWARM_ADD_ADDED);
+    const char *neuro_reply = "{\"ok\":true,\"result\":{\"processed\":true}}";
+    swarm_node_on_sent(f->node, B.id, SWARM_MSG_PEER_LIST, 200, neuro_reply, strlen(neuro_reply), at(3));
+    clear_sent(f);
+    swarm_node_broadcast(f->node, SWARM_MSG_NEW_TX, NULL, at(4), NULL);
+    assert_int_equal(sent_count(f, A.id, SWARM_MSG_NEW_TX), 1);
+    assert_int_equal(sent_count(f, B.id, SWARM_MSG_NEW_TX), 0);
+    /* B contacts us itself (its own PEER_LIST, no swarm fields): now it gets gossip */
+    swarm_envelope env;
+    char json[512];
+    snprintf(json, sizeof json, "{\"id\":\"neuro-b-1\",\"type\":\"PEER_LIST\",\"payload\":{\"peers\":[],"
+             "\"senderNodeType\":\"NS\",\"senderPort\":%u},\"originNodeId\":\"neuro-b\",\"hops\":0}", B.port);
+    char err[160];
+    assert_int_equal(swarm_envelope_decode(json, strlen(json), &env, err, sizeof err), 0);
+    swarm_from from = {.host = B.host};
+    swarm_node_on_message(f->node, &from, &env, at(5), &res);
+    swarm_envelope_clear(&env);
+    assert_true(res.processed);
+    clear_sent(f);
+    swarm_node_broadcast(f->node, SWARM_MSG_NEW_TX, NULL, at(6), NULL);
+    assert_int_equal(sent_count(f, B.id, SWARM_MSG_NEW_TX), 1);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -1145,6 +1222,8 @@ int main(void)
         T(test_ban_lets_pex_readd_after_expiry),
         T(test_spam_rate_limit),
         T(test_spam_replay_by_same_peer),
+        T(test_removed_bootstrap_peer_is_retried),
+        T(test_neuroswarm_peer_gets_gossip_only_from_its_contacts),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);
