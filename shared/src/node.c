@@ -874,13 +874,26 @@ void swarm_node_on_sent(swarm_node *n, const char *peer_id, swarm_msg_type type,
                                 now, &p) != SWARM_ADD_ADDED)
             return;
     }
+    if (http_status == 403) { /* it banned us: nothing more will pass between us for a while */
+        dead_remember(n, p->id, now.mono + 10 * n->cfg.pex_interval_ms);
+        n->stats.peers_let_go++;
+        remove_peer(n, p, "it refuses us (403)");
+        return;
+    }
+    if (http_status >= 400 && http_status <= 499) {
+        /* Up, but it would not take this message (a NeuroSwarm node may want signed ones): a sign
+         * of life, not a failure. */
+        mark_alive(p, now);
+        SWARM_DEBUG("[P2P] %s refused a %s (HTTP %d)", peer_id, swarm_msg_type_name(type), http_status);
+        return;
+    }
     if (!ok) {
         if (type == SWARM_MSG_PING)
             p->ping_outstanding = false; /* this failure is counted here, not again at the next round */
         reputation_event(n, p, p->id, SWARM_REP_MESSAGE_FAILURE, now);
         p = swarm_peer_table_find(n->peers, peer_id); /* a ban may have removed it */
         if (p)
-            count_failure(n, p, http_status ? "Peer refused a message:" : "Error sending to", now);
+            count_failure(n, p, http_status ? "Peer failed a message:" : "Error sending to", now);
         return;
     }
     mark_alive(p, now);

@@ -1200,6 +1200,28 @@ static void test_neuroswarm_peer_gets_gossip_only_from_its_contacts(void **state
     assert_int_equal(sent_count(f, B.id, SWARM_MSG_NEW_TX), 1);
 }
 
+/* A 4xx answer means the peer is up but would not take that message: no failure. A 403 means it
+ * refuses us altogether: it is let go. */
+static void test_refusals_are_not_failures(void **state)
+{
+    fixture *f = *state;
+    f->cfg.max_failures = 2;
+    start(f);
+    add_known(f, &A, at(0));
+    add_known(f, &B, at(0));
+    for (int i = 0; i < 5; i++)
+        swarm_node_on_sent(f->node, A.id, SWARM_MSG_NEW_TX, 400, NULL, 0, at(10 + (uint64_t)i));
+    swarm_peer *p = find(f, A.id);
+    assert_non_null(p);
+    assert_int_equal(p->failures, 0);
+    assert_int_equal(p->status, SWARM_PEER_ACTIVE);
+    assert_float_equal(score(f, A.id, at(20)), 50.0, EPS);
+    swarm_node_on_sent(f->node, B.id, SWARM_MSG_PING, 403, NULL, 0, at(30));
+    assert_null(find(f, B.id));
+    assert_int_equal(stats(f)->peers_let_go, 1);
+    assert_int_equal(stats(f)->peers_removed, 0);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -1224,6 +1246,7 @@ int main(void)
         T(test_spam_replay_by_same_peer),
         T(test_removed_bootstrap_peer_is_retried),
         T(test_neuroswarm_peer_gets_gossip_only_from_its_contacts),
+        T(test_refusals_are_not_failures),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);
