@@ -27,8 +27,6 @@
 #define LINK_BACKOFF_MAX_MS 30000u
 #define HTTP_ONLY_RETRY_MS (5 * 60 * 1000)
 
-struct peer_link;
-
 typedef struct out_req {
     swarm_transport *t;
     struct lws *wsi;

@@ -1,6 +1,7 @@
 /* The transport: the only module that touches libwebsockets. One lws context, one service loop,
- * one thread. Serves the REST API, sends envelopes to peers with HTTP POST /p2p/message, and
- * drives the node core's clock. */
+ * one thread. Serves the REST API and peer links on one port, sends envelopes to peers over
+ * persistent WebSocket links (or one HTTP POST /p2p/message each, for peers that speak only HTTP),
+ * and drives the node core's clock. */
 #ifndef SWARM_TRANSPORT_H
 #define SWARM_TRANSPORT_H
 
