@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include <arpa/inet.h>
 #include <uthash.h>
 
 #include "swarm/log.h"
@@ -194,6 +195,18 @@ static swarm_peer *find_by_addr(swarm_node *n, const char *host, uint16_t port)
     return NULL;
 }
 
+/* Whether a connection from src can be the peer known at host: the same address, both loopback,
+ * or a host name the core cannot check (it does no lookups). */
+static bool host_matches(const char *host, const char *src)
+{
+    if (!src || !*src || strcmp(host, src) == 0)
+        return true;
+    if (is_loopback_or_any(host) && is_loopback_or_any(src))
+        return true;
+    unsigned char buf[16];
+    return inet_pton(AF_INET, host, buf) != 1 && inet_pton(AF_INET6, host, buf) != 1;
+}
+
 /* Which peer sent this? The node id or port the transport learned (headers, link hello) decide
  * when present. Without them (a NeuroSwarm node over HTTP): a message with hops 0 comes straight
  * from its origin; else the source address, when exactly one peer has it. key gets the reputation
@@ -204,8 +217,11 @@ static swarm_peer *resolve_sender(swarm_node *n, const swarm_from *from, const s
     key[0] = 0;
     swarm_peer *p = NULL;
     bool told = (from->node_id && *from->node_id) || from->port;
-    if (from->node_id && *from->node_id)
+    if (from->node_id && *from->node_id) {
         p = swarm_peer_table_find_node(n->peers, from->node_id);
+        if (p && !host_matches(p->host, from->host))
+            p = NULL; /* a claim from another address: not that peer (nobody frames it from afar) */
+    }
     if (!p && from->port)
         p = find_by_addr(n, from->host, from->port);
     if (!p && !told && env && env->hops == 0)
@@ -304,16 +320,22 @@ int swarm_node_remove_peer(swarm_node *n, const char *peer_id)
     return 0;
 }
 
+/* Lets a peer go that does not want us (full, refusing, not keeping us), and keeps hearsay from
+ * bringing it straight back. */
+static void let_go(swarm_node *n, swarm_peer *p, const char *why, uint64_t now)
+{
+    dead_remember(n, p->id, now + 10 * n->cfg.pex_interval_ms);
+    n->stats.peers_let_go++;
+    remove_peer(n, p, why);
+}
+
 /* Applies a reputation event to a sender; a ban disconnects it and keeps it out. */
 static void reputation_event(swarm_node *n, swarm_peer *p, const char *key, swarm_rep_event ev,
                              swarm_time now)
 {
     if (!key || !*key)
         return;
-    double before, after;
-    bool banned = swarm_reputation_record(n->rep, key, ev, now.mono, &before, &after);
-    SWARM_DEBUG("[Reputation] %s | %s | Score: %.1f -> %.1f", key, swarm_rep_event_name(ev), before, after);
-    if (!banned)
+    if (!swarm_reputation_record(n->rep, key, ev, now.mono, NULL, NULL))
         return;
     n->stats.bans++;
     if (p) {
@@ -383,9 +405,13 @@ static int source_rank(swarm_peer_source s) { return s == SWARM_SOURCE_PEX ? 0 :
  * record (the same node reached under two addresses, e.g. localhost and 127.0.0.1), one record is
  * kept: the one an operator configured, else the one identified first. Returns the survivor. */
 static swarm_peer *learn_identity(swarm_node *n, swarm_peer *p, const char *node_id,
-                                  const char *node_type)
+                                  const char *node_type, bool authentic)
 {
-    if (node_type && *node_type && strcmp(p->node_type, node_type) != 0) {
+    /* What a peer says of itself fills in what we do not know; it replaces what we know only when
+     * the transport vouches that the sender is that peer (its link or its request headers). */
+    if (!authentic && p->node_id[0] && node_id && *node_id && strcmp(p->node_id, node_id) != 0)
+        return p;
+    if (node_type && *node_type && strcmp(p->node_type, node_type) != 0 && (authentic || !p->node_type[0])) {
         snprintf(p->node_type, sizeof p->node_type, "%s", node_type);
         n->dirty = true;
     }
@@ -569,6 +595,7 @@ static void on_peer_list(swarm_node *n, const swarm_from *from, swarm_peer *p, c
     const char *sender_id = pl.sender_id[0] ? pl.sender_id : (from->node_id ? from->node_id : "");
     if (!sender_id[0] && env->hops == 0)
         sender_id = env->origin; /* PEER_LIST is never relayed: its origin is the sender */
+    bool authentic = from->node_id && *from->node_id && strcmp(from->node_id, sender_id) == 0;
     const char *host = pl.sender_host[0] ? pl.sender_host : from->host;
     uint16_t port = pl.sender_port ? pl.sender_port : from->port;
     if (swarm_node_is_self(n, host, port, sender_id)) {
@@ -604,7 +631,7 @@ static void on_peer_list(swarm_node *n, const swarm_from *from, swarm_peer *p, c
                      ar == SWARM_ADD_FULL ? "peer table full: sender not added" : "sender not added");
     }
     if (p) {
-        p = learn_identity(n, p, sender_id, pl.sender_type);
+        p = learn_identity(n, p, sender_id, pl.sender_type, authentic);
         mark_alive(p, now);
         p->last_contact = now.mono;
         p->names_us_bootstrap = pl.bootstrap;
@@ -613,10 +640,8 @@ static void on_peer_list(swarm_node *n, const swarm_from *from, swarm_peer *p, c
         p->keepers = pl.keepers;
         snprintf(key, SWARM_PEER_ID_MAX, "%s", p->id);
         /* The sender said whether it keeps us: one learned by hearsay that is full is let go. */
-        if (pl.accepted == 0 && p->source == SWARM_SOURCE_PEX) {
-            dead_remember(n, p->id, now.mono + 10 * n->cfg.pex_interval_ms);
-            n->stats.peers_let_go++;
-            remove_peer(n, p, "its table is full");
+        if (pl.accepted == 0 && authentic && p->source == SWARM_SOURCE_PEX) {
+            let_go(n, p, "its table is full", now.mono);
             p = NULL;
         }
     }
@@ -695,13 +720,17 @@ static bool spam_check(swarm_node *n, swarm_peer *p, const swarm_envelope *env, 
         p->window_start = now.mono;
         p->window_count = 0;
     }
-    if (++p->window_count > n->cfg.spam_max_messages) {
+    /* The rate is the sender's own traffic: what it relays was made elsewhere, and blaming the
+     * relay for a flood injected upstream would ban honest nodes and split the mesh. */
+    bool gossip = env->type == SWARM_MSG_NEW_BLOCK || env->type == SWARM_MSG_NEW_TX;
+    bool own = !gossip || (p->node_id[0] && strcmp(env->origin, p->node_id) == 0);
+    if (own && ++p->window_count > n->cfg.spam_max_messages) {
         res->status = 429;
         snprintf(res->reason, sizeof res->reason, "rate limit: more than %u messages in %llu ms",
                  n->cfg.spam_max_messages, (unsigned long long)n->cfg.spam_window_ms);
         return true;
     }
-    if (env->type != SWARM_MSG_NEW_BLOCK && env->type != SWARM_MSG_NEW_TX)
+    if (!gossip)
         return false;
     uint64_t h = hash_id(env->id);
     size_t slots = sizeof p->recent_ids / sizeof *p->recent_ids;
@@ -875,9 +904,7 @@ void swarm_node_on_sent(swarm_node *n, const char *peer_id, swarm_msg_type type,
             return;
     }
     if (http_status == 403) { /* it banned us: nothing more will pass between us for a while */
-        dead_remember(n, p->id, now.mono + 10 * n->cfg.pex_interval_ms);
-        n->stats.peers_let_go++;
-        remove_peer(n, p, "it refuses us (403)");
+        let_go(n, p, "it refuses us (403)", now.mono);
         return;
     }
     if (http_status >= 400 && http_status <= 499) {
@@ -902,11 +929,9 @@ void swarm_node_on_sent(swarm_node *n, const char *peer_id, swarm_msg_type type,
     if (type == SWARM_MSG_PEER_LIST) {
         swarm_identity who;
         if (swarm_reply_identity(reply, reply_len, &who) == 0 && !swarm_node_is_self(n, NULL, 0, who.node_id)) {
-            p = learn_identity(n, p, who.node_id, who.node_type);
+            p = learn_identity(n, p, who.node_id, who.node_type, true); /* its reply to our request */
             if (who.accepted == 0 && p->source == SWARM_SOURCE_PEX) {
-                dead_remember(n, p->id, now.mono + 10 * n->cfg.pex_interval_ms);
-                n->stats.peers_let_go++;
-                remove_peer(n, p, "its table is full");
+                let_go(n, p, "its table is full", now.mono);
             }
         } else {
             p->handshaken = true; /* a NeuroSwarm node: it tells its type in its own PEER_LIST */
@@ -1011,9 +1036,7 @@ uint64_t swarm_node_tick(swarm_node *n, swarm_time now)
         if (pex_round && !keeps_us(n, p, now)) {
             /* A swarm peer sends us its list every round if it keeps us: one that stopped does
              * not, and a one-way edge only sends. Let it go and make room for a peer that will. */
-            dead_remember(n, p->id, now.mono + 10 * n->cfg.pex_interval_ms);
-            n->stats.peers_let_go++;
-            remove_peer(n, p, "it does not keep us as a peer");
+            let_go(n, p, "it does not keep us as a peer", now.mono);
             continue;
         }
         if (pex_round)

@@ -1060,7 +1060,7 @@ static void test_spam_rate_limit(void **state)
     char id[32];
     for (int i = 1; i <= 5; i++) {
         snprintf(id, sizeof id, "tx-%d", i);
-        recv_from(f, &A, "NEW_TX", id, "node-q", 1, at(100 + (uint64_t)i), &res);
+        recv_from(f, &A, "NEW_TX", id, A.node_id, 0, at(100 + (uint64_t)i), &res);
         assert_int_equal(res.status, 200);
         assert_true(res.processed);
     }
@@ -1068,7 +1068,7 @@ static void test_spam_rate_limit(void **state)
     assert_float_equal(score(f, A.id, at(105)), 55.0, EPS);
     clear_sent(f);
 
-    recv_from(f, &A, "NEW_TX", "tx-6", "node-q", 1, at(200), &res);
+    recv_from(f, &A, "NEW_TX", "tx-6", A.node_id, 0, at(200), &res);
     assert_int_equal(res.status, 429);
     assert_false(res.processed);
     assert_false(res.relayed);
@@ -1078,18 +1078,26 @@ static void test_spam_rate_limit(void **state)
     assert_int_equal(f->n_sent, 0);
     assert_float_equal(score(f, A.id, at(200)), 45.0, EPS); /* spamDetected */
 
+    /* what A relays (made elsewhere) is not A's rate: a flood upstream does not ban the relay */
+    for (int i = 0; i < 20; i++) {
+        snprintf(id, sizeof id, "relayed-%d", i);
+        recv_from(f, &A, "NEW_TX", id, "node-q", 1, at(202), &res);
+        assert_int_equal(res.status, 200);
+    }
+    assert_int_equal(stats(f)->spam, 1);
+
     /* another peer is not affected */
     recv_from(f, &B, "NEW_TX", "tx-b1", "node-q", 1, at(201), &res);
     assert_int_equal(res.status, 200);
 
     /* the last message of the window, and the first of the next */
-    recv_from(f, &A, "NEW_TX", "tx-7", "node-q", 1, at(101 + 9999), &res);
+    recv_from(f, &A, "NEW_TX", "tx-7", A.node_id, 0, at(101 + 9999), &res);
     assert_int_equal(res.status, 429);
     assert_int_equal(stats(f)->spam, 2);
-    recv_from(f, &A, "NEW_TX", "tx-8", "node-q", 1, at(101 + 10000), &res);
+    recv_from(f, &A, "NEW_TX", "tx-8", A.node_id, 0, at(101 + 10000), &res);
     assert_int_equal(res.status, 200);
     assert_true(res.processed);
-    assert_int_equal(stats(f)->delivered[SWARM_MSG_NEW_TX], 7);
+    assert_int_equal(stats(f)->delivered[SWARM_MSG_NEW_TX], 7 + 20);
 }
 
 static void test_spam_replay_by_same_peer(void **state)
