@@ -14,8 +14,7 @@
 #include "swarm/api.h"
 #include "swarm/log.h"
 
-/* Envelopes waiting for or in an HTTP POST to one peer. Past this many, new sends to that peer
- * are refused (reported as failures) so a dead or slow peer cannot grow memory without bound. */
+/* A hard cap on POSTs in flight to one peer, probes included (queued sends keep well under it). */
 #define MAX_INFLIGHT_PER_PEER 32
 #define MAX_REPLY_BYTES (64 * 1024)
 #define WRITE_CHUNK (16 * 1024)
@@ -26,6 +25,8 @@
 #define LINK_BACKOFF_MIN_MS 250u
 #define LINK_BACKOFF_MAX_MS 30000u
 #define HTTP_ONLY_RETRY_MS (5 * 60 * 1000)
+/* POSTs in flight at once to one HTTP-only peer; the rest wait in its queue. */
+#define HTTP_CONCURRENCY 8
 
 typedef struct out_req {
     swarm_transport *t;
@@ -209,9 +210,13 @@ static void link_dial_failed(swarm_transport *t, peer_link *l)
     free(m);
 }
 
-static void flush_over_http(swarm_transport *t, peer_link *l)
+static unsigned inflight_to(const swarm_transport *t, const char *peer_id);
+
+/* Sends what waits in an HTTP-only peer's queue, a few POSTs at a time. */
+static void pump_http(swarm_transport *t, peer_link *l)
 {
-    for (qmsg *m; (m = link_pop(l));) {
+    while (l->head && inflight_to(t, l->peer_id) < HTTP_CONCURRENCY) {
+        qmsg *m = link_pop(l);
         http_post(t, l->peer_id, l->host, l->port, m->type, (const char *)m->buf + LWS_PRE, m->len, false);
         free(m);
     }
@@ -251,15 +256,17 @@ static void drain_completions(swarm_transport *t, swarm_time now)
                 swarm_node_on_sent(t->node, peer_id, r->type, r->status, r->reply, r->reply_len, now);
         }
         /* The core may have dropped the peer (and so its link) just now: look the link up again. */
-        peer_link *l = r->probe ? link_find(t, peer_id) : NULL;
-        if (l) {
+        peer_link *l = link_find(t, peer_id);
+        if (l && !r->probe && l->http_only)
+            pump_http(t, l); /* a POST finished: the next may go */
+        if (l && r->probe) {
             l->probing = false;
             if (ok) {
                 SWARM_INFO("[P2P] %s takes no link upgrade: sending over HTTP POST", peer_id);
                 l->http_only = true;
                 l->http_only_until = now.mono + HTTP_ONLY_RETRY_MS;
                 l->backoff_ms = 0;
-                flush_over_http(t, l);
+                pump_http(t, l);
             } else {
                 link_clear_queue(l); /* the peer is down: what waited for it is dropped */
             }
@@ -404,10 +411,6 @@ static void io_send(void *ctx, const swarm_peer *peer, swarm_msg_type type, cons
     /* The address may have been learned anew (a probe for a bootstrap entry, then the peer). */
     snprintf(l->host, sizeof l->host, "%s", peer->host);
     l->port = peer->port;
-    if (l->http_only) {
-        http_post(t, l->peer_id, l->host, l->port, type, json, len, false);
-        return;
-    }
     if (l->qlen >= t->cfg.send_queue_max) {
         /* A peer that cannot keep up loses its link and its backlog, never our memory. */
         SWARM_WARN("[P2P] Send queue to %s full (%u messages): dropping the link", l->peer_id, l->qlen);
@@ -439,7 +442,9 @@ static void io_send(void *ctx, const swarm_peer *peer, swarm_msg_type type, cons
         l->head = m;
     l->tail = m;
     l->qlen++;
-    if (l->state == LINK_OPEN)
+    if (l->http_only)
+        pump_http(t, l);
+    else if (l->state == LINK_OPEN)
         lws_callback_on_writable(l->wsi);
     else if (l->state == LINK_IDLE && !l->probing && swarm_now().mono >= l->next_dial)
         link_dial(t, l);
@@ -767,18 +772,19 @@ static void dispatch(struct lws *wsi, swarm_transport *t, http_session *s)
     tick_soon(t); /* the request may have changed what the core wants to do next */
 }
 
-/* Decodes a complete chunked body in place. Returns 1 when it held the last chunk (body_len is
- * then the decoded length), 0 when more is to come, -1 when the framing is malformed. */
-static int dechunk(char *body, size_t *body_len)
+/* Walks a chunked body. With out NULL it only checks; with out it also copies the data there
+ * (out may be body itself: data only moves toward the front). Returns 1 when the last chunk is
+ * there (*out_len the data length), 0 when more is to come, -1 when the framing is malformed. */
+static int walk_chunks(const char *body, size_t len, char *out, size_t *out_len)
 {
-    size_t in = 0, out = 0, len = *body_len;
+    size_t in = 0, o = 0;
     for (;;) {
         size_t size = 0, digits = 0;
         while (in < len && isxdigit((unsigned char)body[in])) {
             if (++digits > 8)
                 return -1;
             char c = body[in++];
-            size = size * 16 + (size_t)(isdigit((unsigned char)c) ? c - '0' : (tolower((unsigned char)c) - 'a' + 10));
+            size = size * 16 + (size_t)(isdigit((unsigned char)c) ? c - '0' : tolower((unsigned char)c) - 'a' + 10);
         }
         if (!digits)
             return in < len ? -1 : 0;
@@ -791,15 +797,28 @@ static int dechunk(char *body, size_t *body_len)
             break;
         if (len - in < size + 2)
             return 0;
-        memmove(body + out, body + in, size);
-        out += size;
+        if (out)
+            memmove(out + o, body + in, size);
+        o += size;
         in += size;
         if (body[in] != '\r' || body[in + 1] != '\n')
             return -1;
         in += 2;
     }
-    *body_len = out;
-    body[out] = 0;
+    if (out_len)
+        *out_len = o;
+    return 1;
+}
+
+/* Decodes a chunked body in place once it is complete (never before: a read that happens to end
+ * in a blank line may still be mid-body). Returns as walk_chunks. */
+static int dechunk(char *body, size_t *body_len)
+{
+    int rc = walk_chunks(body, *body_len, NULL, NULL);
+    if (rc != 1)
+        return rc;
+    walk_chunks(body, *body_len, body, body_len);
+    body[*body_len] = 0;
     return 1;
 }
 
@@ -855,6 +874,12 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
             free(s->body);
             s->body = NULL;
             s->body_len = 0;
+            if (s->chunked) { /* no end will be reported: answer now, and close */
+                char msg[96];
+                snprintf(msg, sizeof msg, "request body too large (limit %zu bytes)", t->cfg.max_body);
+                s->close_after = true;
+                respond_error(wsi, s, 413, msg);
+            }
             return 0;
         }
         {
