@@ -431,6 +431,7 @@ static swarm_peer *learn_identity(swarm_node *n, swarm_peer *p, const char *node
     if (node_id && *node_id)
         n->dirty = true;
     p->handshaken = true;
+    p->hello_outstanding = false;
     return p;
 }
 
@@ -891,6 +892,8 @@ void swarm_node_on_sent(swarm_node *n, const char *peer_id, swarm_msg_type type,
 {
     bool ok = http_status >= 200 && http_status <= 299;
     swarm_peer *p = swarm_peer_table_find(n->peers, peer_id);
+    if (p && type == SWARM_MSG_PEER_LIST)
+        p->hello_outstanding = false; /* its outcome is known: counted here, not at the next hello */
     if (!p) {
         /* A probe of a bootstrap address that is not (or no longer) a peer. */
         boot_entry *b = find_boot(n, peer_id);
@@ -928,7 +931,14 @@ void swarm_node_on_sent(swarm_node *n, const char *peer_id, swarm_msg_type type,
         reputation_event(n, p, p->id, SWARM_REP_HEALTH_CHECK, now);
     if (type == SWARM_MSG_PEER_LIST) {
         swarm_identity who;
-        if (swarm_reply_identity(reply, reply_len, &who) == 0 && !swarm_node_is_self(n, NULL, 0, who.node_id)) {
+        bool identified = swarm_reply_identity(reply, reply_len, &who) == 0;
+        if (identified && swarm_node_is_self(n, NULL, 0, who.node_id)) {
+            /* Another address of this very node: never a peer. */
+            dead_remember(n, p->id, now.mono + 24ull * 3600 * 1000);
+            remove_peer(n, p, "it is this node");
+            return;
+        }
+        if (identified) {
             p = learn_identity(n, p, who.node_id, who.node_type, true); /* its reply to our request */
             if (who.accepted == 0 && p->source == SWARM_SOURCE_PEX) {
                 let_go(n, p, "its table is full", now.mono);
@@ -1014,6 +1024,13 @@ uint64_t swarm_node_tick(swarm_node *n, swarm_time now)
         }
         if (!p->handshaken) {
             if (p->next_contact <= now.mono) {
+                if (p->hello_outstanding) { /* sent on a link, and never answered */
+                    bool last = p->failures + 1 >= n->cfg.max_failures;
+                    count_failure(n, p, "No answer to our hello from", now);
+                    if (last)
+                        continue; /* removed; nextp is still valid */
+                }
+                p->hello_outstanding = true;
                 p->backoff_ms = p->backoff_ms ? p->backoff_ms * 2 : BACKOFF_MIN_MS;
                 if (p->backoff_ms > BACKOFF_MAX_MS)
                     p->backoff_ms = BACKOFF_MAX_MS;

@@ -40,6 +40,7 @@ typedef struct swarm_peer {
     unsigned failures;        /* consecutive failed contacts */
     bool handshaken;          /* we have its id and type from the peer itself */
     bool ping_outstanding;    /* a PING went out and nothing has come back since */
+    bool hello_outstanding;   /* a hello went out and no answer or outcome has come back */
     uint64_t last_contact;    /* monotonic ms it last sent us its PEER_LIST (it keeps us as a peer) */
     bool names_us_bootstrap;  /* we are in its bootstrap list: the link the mesh is built on */
     bool speaks_swarm;        /* it sends swarm's PEER_LIST (periodic PEX to every peer) */
