@@ -60,6 +60,7 @@ until peers_ok "$ns_port" Gateway VP && peers_ok "$gw_port" NS VP && peers_ok "$
     done
     if [ $SECONDS -ge $deadline ]; then
         echo "start-mesh: nodes did not see each other within 30 s; logs in $run/logs" >&2
+        "$root/scripts/stop-mesh.sh" >/dev/null 2>&1 || true
         exit 1
     fi
     sleep 0.2

@@ -102,13 +102,18 @@ static rep_record *find_or_create(swarm_reputation *r, const char *key, uint64_t
     if (e)
         return e;
     if (HASH_COUNT(r->records) >= r->cfg.max_records) {
-        /* Oldest first (insertion order); banned records stay so a ban cannot be evicted away. */
+        /* Oldest first (insertion order), sparing bans; when every record is a ban, the oldest ban
+         * goes too: the bound holds whatever a flood of made-up senders does. */
+        rep_record *victim = r->records;
         for (rep_record *old = r->records; old; old = old->hh.next) {
             if (!old->banned_until) {
-                HASH_DEL(r->records, old);
-                free(old);
+                victim = old;
                 break;
             }
+        }
+        if (victim) {
+            HASH_DEL(r->records, victim);
+            free(victim);
         }
     }
     size_t len = strlen(key);
@@ -150,7 +155,7 @@ bool swarm_reputation_record(swarm_reputation *r, const char *key, swarm_rep_eve
     SWARM_DEBUG("[Reputation] %s | %s (%+g) | Score: %.1f -> %.1f", key, event_names[ev], w, old, e->score);
     if (!e->banned_until && e->score < r->cfg.ban_threshold) {
         e->banned_until = now + r->cfg.ban_ms;
-        SWARM_WARN("[Reputation] %s | banned for %llu s (score %.1f < %.0f)", key,
+        SWARM_WARN("[Reputation] %s | banned for %llu s (score %.2f < %.0f)", key,
                    (unsigned long long)(r->cfg.ban_ms / 1000), e->score, r->cfg.ban_threshold);
         return true;
     }

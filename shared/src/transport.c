@@ -850,6 +850,11 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
         char clen[32] = "";
         bool has_len = lws_hdr_copy(wsi, clen, sizeof clen, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0;
         bool chunked = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0;
+        if (has_len && strspn(clen, "0123456789") != strlen(clen)) {
+            s->close_after = true;
+            respond_error(wsi, s, 400, "bad Content-Length");
+            return 0;
+        }
         unsigned long long declared = has_len ? strtoull(clen, NULL, 10) : 0;
         s->chunked = chunked && !has_len;
         if (declared > t->cfg.max_body) {

@@ -59,6 +59,18 @@ static bool json_int(const cJSON *v, double min, double max, long *out)
     return true;
 }
 
+/* A port as NeuroSwarm nodes send it: a number, or a decimal string when it came from PORT. */
+static int json_port(const cJSON *v, uint16_t *out)
+{
+    long port;
+    if (cJSON_IsString(v))
+        return swarm_parse_port(v->valuestring, out);
+    if (!json_int(v, 1, 65535, &port))
+        return -1;
+    *out = (uint16_t)port;
+    return 0;
+}
+
 /* Copies a string field bounded by cap (including NUL). Returns 0 ok, 1 absent, -1 wrong. */
 static int json_str(const cJSON *obj, const char *name, char *dst, size_t cap)
 {
@@ -214,10 +226,8 @@ static int decode_wire_peer(const cJSON *item, swarm_wire_peer *p, size_t idx, c
         return swarm_fail(err, errlen, "PEER_LIST: peers[%zu] is not an object", idx);
     if (json_str(item, "host", p->host, sizeof p->host) != 0 || !swarm_valid_host(p->host))
         return swarm_fail(err, errlen, "PEER_LIST: peers[%zu].host missing or invalid", idx);
-    long port;
-    if (!json_int(cJSON_GetObjectItemCaseSensitive(item, "port"), 1, 65535, &port))
+    if (json_port(cJSON_GetObjectItemCaseSensitive(item, "port"), &p->port) != 0)
         return swarm_fail(err, errlen, "PEER_LIST: peers[%zu].port must be an integer 1-65535", idx);
-    p->port = (uint16_t)port;
     int rc = json_str(item, "nodeType", p->node_type, sizeof p->node_type);
     if (rc < 0 || (rc == 0 && !swarm_valid_type(p->node_type)))
         return swarm_fail(err, errlen, "PEER_LIST: peers[%zu].nodeType invalid", idx);
@@ -253,19 +263,8 @@ int swarm_peer_list_decode(const cJSON *payload, swarm_peer_list *out, char *err
     if (rc < 0 || (rc == 0 && !swarm_valid_type(out->sender_type)))
         goto bad_sender;
     const cJSON *sp = cJSON_GetObjectItemCaseSensitive(payload, "senderPort");
-    long port = 0;
-    if (sp && !cJSON_IsNull(sp)) {
-        /* NeuroSwarm sends the port as it has it: a number, or a string when PORT came from env. */
-        if (cJSON_IsString(sp)) {
-            uint16_t p16;
-            if (swarm_parse_port(sp->valuestring, &p16) != 0)
-                goto bad_sender;
-            port = p16;
-        } else if (!json_int(sp, 1, 65535, &port)) {
-            goto bad_sender;
-        }
-    }
-    out->sender_port = (uint16_t)port;
+    if (sp && !cJSON_IsNull(sp) && json_port(sp, &out->sender_port) != 0)
+        goto bad_sender;
     rc = json_str(payload, "senderNodeId", out->sender_id, sizeof out->sender_id);
     if (rc < 0 || (rc == 0 && !swarm_valid_node_id(out->sender_id)))
         goto bad_sender;

@@ -488,6 +488,10 @@ static void test_peer_list_neuroswarm_shape(void **state)
     assert_string_equal(pl.sender_id, "");
     assert_string_equal(pl.sender_host, "");
     swarm_peer_list_clear(&pl);
+    /* it relists other NeuroSwarm nodes with the string ports they sent it */
+    assert_int_equal(decode_list("{\"peers\":[{\"host\":\"localhost\",\"port\":\"4000\",\"nodeType\":\"VP\"}]}", &pl), 0);
+    assert_int_equal(pl.peers[0].port, 4000);
+    swarm_peer_list_clear(&pl);
 }
 
 static void test_peer_list_empty(void **state)
