@@ -27,6 +27,16 @@ typedef struct dead_entry {
 } dead_entry;
 #define DEAD_MAX 256
 
+/* Senders that are no peer of ours share one rate per source address: made-up identities cost an
+ * attacker nothing, its address does. */
+typedef struct addr_rate {
+    uint64_t window_start;
+    unsigned count;
+    UT_hash_handle hh;
+    char host[SWARM_HOST_MAX];
+} addr_rate;
+#define ADDR_RATE_MAX 1024
+
 typedef struct boot_entry {
     swarm_bootstrap_entry addr;
     char id[SWARM_PEER_ID_MAX];
@@ -46,6 +56,7 @@ struct swarm_node {
     boot_entry *boot;
     size_t n_boot;
     dead_entry *dead;
+    addr_rate *rates;
     uint64_t started_mono;
     uint64_t next_ping, next_pex;
     uint64_t last_tick; /* the latest time the core was given, for calls that take none */
@@ -123,6 +134,11 @@ void swarm_node_free(swarm_node *n)
     HASH_ITER(hh, n->dead, d, tmp) {
         HASH_DEL(n->dead, d);
         free(d);
+    }
+    addr_rate *a, *atmp;
+    HASH_ITER(hh, n->rates, a, atmp) {
+        HASH_DEL(n->rates, a);
+        free(a);
     }
     free(n);
 }
@@ -713,6 +729,33 @@ static unsigned relay(swarm_node *n, const swarm_envelope *env, const swarm_peer
     return count;
 }
 
+/* True if traffic from this source address, from senders that are not our peers, is over the rate. */
+static bool anonymous_over_rate(swarm_node *n, const char *host, swarm_time now)
+{
+    if (!host || !*host)
+        return false;
+    addr_rate *a = NULL;
+    HASH_FIND_STR(n->rates, host, a);
+    if (!a) {
+        if (HASH_COUNT(n->rates) >= ADDR_RATE_MAX) { /* oldest first */
+            addr_rate *old = n->rates;
+            HASH_DEL(n->rates, old);
+            free(old);
+        }
+        a = calloc(1, sizeof *a);
+        if (!a)
+            return false;
+        snprintf(a->host, sizeof a->host, "%s", host);
+        a->window_start = now.mono;
+        HASH_ADD_STR(n->rates, host, a);
+    }
+    if (now.mono - a->window_start >= n->cfg.spam_window_ms) {
+        a->window_start = now.mono;
+        a->count = 0;
+    }
+    return ++a->count > n->cfg.spam_max_messages;
+}
+
 /* True if this sender is over its rate or replays an id it already sent us. */
 static bool spam_check(swarm_node *n, swarm_peer *p, const swarm_envelope *env, swarm_time now,
                        swarm_msg_result *res)
@@ -814,6 +857,14 @@ void swarm_node_on_message(swarm_node *n, const swarm_from *from, swarm_envelope
         res->status = 403;
         res->processed = false;
         snprintf(res->reason, sizeof res->reason, "peer banned");
+        return;
+    }
+    if (!p && anonymous_over_rate(n, from->host, now)) {
+        n->stats.spam++;
+        res->status = 429;
+        res->processed = false;
+        snprintf(res->reason, sizeof res->reason, "rate limit: more than %u messages in %llu ms from %s",
+                 n->cfg.spam_max_messages, (unsigned long long)n->cfg.spam_window_ms, from->host);
         return;
     }
     if (p) {

@@ -1230,6 +1230,34 @@ static void test_refusals_are_not_failures(void **state)
     assert_int_equal(stats(f)->peers_removed, 0);
 }
 
+/* Senders that are no peer share a rate per source address, however many identities they claim. */
+static void test_anonymous_senders_rate_limited_by_address(void **state)
+{
+    fixture *f = *state;
+    f->cfg.spam_max_messages = 5;
+    start(f);
+    add_known(f, &A, at(0));
+    swarm_msg_result res;
+    char buf[1024], id[32], origin[32];
+    for (int i = 1; i <= 6; i++) {
+        snprintf(id, sizeof id, "anon-%d", i);
+        snprintf(origin, sizeof origin, "made-up-%d", i);
+        msg_json(buf, sizeof buf, "NEW_TX", id, origin, 1, "{}");
+        recv_json(f, "10.9.9.9", (uint16_t)(30000 + i), "", buf, at((uint64_t)i), &res);
+        assert_int_equal(res.status, i <= 5 ? 200 : 429);
+    }
+    /* another address is not affected, and a known peer is counted on its own */
+    msg_json(buf, sizeof buf, "NEW_TX", "anon-other", "made-up-x", 1, "{}");
+    recv_json(f, "10.9.9.8", 0, "", buf, at(10), &res);
+    assert_int_equal(res.status, 200);
+    recv_from(f, &A, "NEW_TX", "from-a", A.node_id, 0, at(11), &res);
+    assert_int_equal(res.status, 200);
+    /* the next window starts afresh */
+    msg_json(buf, sizeof buf, "NEW_TX", "anon-late", "made-up-y", 1, "{}");
+    recv_json(f, "10.9.9.9", 0, "", buf, at(1 + 10000), &res);
+    assert_int_equal(res.status, 200);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -1255,6 +1283,7 @@ int main(void)
         T(test_removed_bootstrap_peer_is_retried),
         T(test_neuroswarm_peer_gets_gossip_only_from_its_contacts),
         T(test_refusals_are_not_failures),
+        T(test_anonymous_senders_rate_limited_by_address),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);
