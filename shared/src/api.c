@@ -64,14 +64,20 @@ static cJSON *peer_json(const swarm_peer *p, swarm_reputation *rep, uint64_t now
     return o;
 }
 
+/* Who this node is: {"nodeId","nodeType","port"}, the identity a reply carries. */
+static cJSON *identity_json(swarm_node *node)
+{
+    cJSON *me = cJSON_CreateObject();
+    cJSON_AddStringToObject(me, "nodeId", swarm_node_id(node));
+    cJSON_AddStringToObject(me, "nodeType", swarm_node_type_name(node));
+    cJSON_AddNumberToObject(me, "port", swarm_node_port(node));
+    return me;
+}
+
 static cJSON *node_json(swarm_node *node, swarm_time now)
 {
-    const swarm_config *cfg = swarm_node_config(node);
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "nodeId", swarm_node_id(node));
-    cJSON_AddStringToObject(o, "nodeType", swarm_node_type_name(node));
-    cJSON_AddNumberToObject(o, "port", swarm_node_port(node));
-    cJSON_AddNumberToObject(o, "maxPeers", cfg->max_peers);
+    cJSON *o = identity_json(node);
+    cJSON_AddNumberToObject(o, "maxPeers", swarm_node_config(node)->max_peers);
     cJSON_AddNumberToObject(o, "peerCount", swarm_peer_table_count(swarm_node_peers(node)));
     cJSON_AddNumberToObject(o, "uptime", (double)(swarm_node_uptime_ms(node, now) / 1000));
     return o;
@@ -218,15 +224,6 @@ static void delete_peer(swarm_node *node, const char *peer_id, swarm_http_respon
     }
     snprintf(msg, sizeof msg, "Peer removed: %s", peer_id);
     reply_ok_message(resp, 200, true, msg, NULL);
-}
-
-static cJSON *identity_json(swarm_node *node)
-{
-    cJSON *me = cJSON_CreateObject();
-    cJSON_AddStringToObject(me, "nodeId", swarm_node_id(node));
-    cJSON_AddStringToObject(me, "nodeType", swarm_node_type_name(node));
-    cJSON_AddNumberToObject(me, "port", swarm_node_port(node));
-    return me;
 }
 
 /* Hands one envelope object (owned) to the core. */
