@@ -545,6 +545,9 @@ static int callback_link(struct lws *wsi, enum lws_callback_reasons reason, void
 
     /* ---- a peer's link to us */
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: {
+        char path[32] = "";
+        if (lws_hdr_copy(wsi, path, sizeof path, WSI_TOKEN_GET_URI) <= 0 || strcmp(path, LINK_PATH) != 0)
+            return 1; /* links live at one path only */
         char remote[128], node_id[SWARM_NODE_ID_MAX];
         uint16_t port;
         read_identity(wsi, remote, sizeof remote, &port, node_id);
@@ -558,8 +561,12 @@ static int callback_link(struct lws *wsi, enum lws_callback_reasons reason, void
     case LWS_CALLBACK_ESTABLISHED:
         memset(s, 0, sizeof *s);
         read_identity(wsi, s->remote, sizeof s->remote, &s->sender_port, s->sender_id);
+        /* A peer dials because it has something to send: a link silent from the start is closed
+         * rather than left holding a descriptor. */
+        lws_set_timeout(wsi, PENDING_TIMEOUT_AWAITING_CLIENT_HS_SEND, 10);
         return 0;
     case LWS_CALLBACK_RECEIVE: {
+        lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0);
         if (!s->too_big && s->len + len > t->cfg.max_body) {
             s->too_big = true;
             free(s->buf);
@@ -677,6 +684,8 @@ static int callback_client(struct lws *wsi, enum lws_callback_reasons reason, vo
             finish_req(r, 0);
         }
         return 0;
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+        return 1; /* client-only protocol: never accepted */
     case LWS_CALLBACK_CLOSED_CLIENT_HTTP:
         if (r)
             finish_req(r, r->status); /* a status line came back: the peer answered */
@@ -959,6 +968,8 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
             return -1;
         return 0;
     }
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+        return 1; /* a WebSocket upgrade without the swarm-p2p subprotocol */
     case LWS_CALLBACK_CLOSED_HTTP:
     case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
         if (s)
