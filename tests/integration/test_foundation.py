@@ -787,6 +787,50 @@ class CompressedAndBatched(unittest.TestCase):
         self.assertEqual(self.n.health()["status"], "ok")
 
 
+# ================================================================================ the link endpoint
+
+class LinkEndpoint(unittest.TestCase):
+    """Peer links are WebSocket upgrades at /swarm with the swarm-p2p subprotocol, nothing else;
+    an accepted link that never speaks does not hold a descriptor for long."""
+
+    def setUp(self):
+        self.mesh = Mesh(self)
+        self.n = self.mesh.node("NS")
+
+    def upgrade(self, path, proto):
+        s = socket.create_connection(("127.0.0.1", self.n.port), timeout=5)
+        req = ("GET %s HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+               "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n" % path)
+        if proto:
+            req += "Sec-WebSocket-Protocol: %s\r\n" % proto
+        s.sendall((req + "\r\n").encode())
+        try:
+            first = s.recv(4096).split(b"\r\n")[0]
+        except OSError:
+            first = b""
+        return s, first
+
+    def test_only_swarm_links_are_accepted(self):
+        s, first = self.upgrade("/swarm", "swarm-p2p")
+        s.close()
+        self.assertIn(b" 101 ", first)
+        for path, proto in (("/peers", "swarm-p2p"), ("/swarm", None), ("/swarm", "http"),
+                            ("/swarm", "swarm-http-client")):
+            s, first = self.upgrade(path, proto)
+            s.close()
+            self.assertNotIn(b" 101 ", first, (path, proto))
+        self.assertEqual(self.n.health()["status"], "ok")
+
+    def test_silent_link_is_closed(self):
+        s, first = self.upgrade("/swarm", "swarm-p2p")
+        self.assertIn(b" 101 ", first)
+        s.settimeout(30)
+        t0 = time.monotonic()
+        self.assertEqual(s.recv(16), b"")  # closed by the node, not by us
+        self.assertLess(time.monotonic() - t0, 25)
+        s.close()
+
+
 # ================================================================================ edge cases found by testing
 
 class EdgeCases(unittest.TestCase):
