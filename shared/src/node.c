@@ -662,8 +662,10 @@ static void on_peer_list(swarm_node *n, const swarm_from *from, swarm_peer *p, c
             p = NULL;
         }
     }
-    if (p)
+    if (p) {
         reputation_event(n, p, key, SWARM_REP_PEER_EXCHANGE, now);
+        p = swarm_peer_table_find(n->peers, key); /* weights are configurable: even this may ban */
+    }
     merge_peer_list(n, &pl, now);
     if (pl.hello) {
         /* Answer a hello with our own list, so the sender learns who we are on any transport. */
