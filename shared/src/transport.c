@@ -97,6 +97,19 @@ typedef struct link_session { /* an accepted link: who is on the other end, and 
     bool too_big;
 } link_session;
 
+/* Appends n bytes to a NUL-terminated growable buffer. Returns 0, or -1 when out of memory. */
+static int append(char **buf, size_t *len, const void *in, size_t n)
+{
+    char *nb = realloc(*buf, *len + n + 1);
+    if (!nb)
+        return -1;
+    memcpy(nb + *len, in, n);
+    *len += n;
+    nb[*len] = 0;
+    *buf = nb;
+    return 0;
+}
+
 swarm_time swarm_now(void)
 {
     struct timespec m, w;
@@ -573,15 +586,8 @@ static int callback_link(struct lws *wsi, enum lws_callback_reasons reason, void
             s->buf = NULL;
             s->len = 0;
         }
-        if (!s->too_big) {
-            char *nb = realloc(s->buf, s->len + len + 1);
-            if (!nb)
-                return -1;
-            s->buf = nb;
-            memcpy(s->buf + s->len, in, len);
-            s->len += len;
-            s->buf[s->len] = 0;
-        }
+        if (!s->too_big && append(&s->buf, &s->len, in, len) != 0)
+            return -1;
         if (!lws_is_final_fragment(wsi))
             return 0;
         swarm_from from = {.host = s->remote, .port = s->sender_port, .node_id = s->sender_id, .via_link = true};
@@ -664,15 +670,8 @@ static int callback_client(struct lws *wsi, enum lws_callback_reasons reason, vo
         return 0;
     }
     case LWS_CALLBACK_RECEIVE_CLIENT_HTTP_READ:
-        if (r && r->reply_len + len <= MAX_REPLY_BYTES) {
-            char *nb = realloc(r->reply, r->reply_len + len + 1);
-            if (!nb)
-                return -1;
-            r->reply = nb;
-            memcpy(r->reply + r->reply_len, in, len);
-            r->reply_len += len;
-            r->reply[r->reply_len] = 0;
-        }
+        if (r && r->reply_len + len <= MAX_REPLY_BYTES && append(&r->reply, &r->reply_len, in, len) != 0)
+            return -1;
         return 0;
     case LWS_CALLBACK_COMPLETED_CLIENT_HTTP:
         if (r)
@@ -896,15 +895,8 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
             }
             return 0;
         }
-        {
-            char *nb = realloc(s->body, s->body_len + len + 1);
-            if (!nb)
-                return -1;
-            s->body = nb;
-            memcpy(s->body + s->body_len, in, len);
-            s->body_len += len;
-            s->body[s->body_len] = 0;
-        }
+        if (append(&s->body, &s->body_len, in, len) != 0)
+            return -1;
         /* lws 4.1 hands a chunked body over still framed and never says it ended: the empty
          * last chunk does. */
         if (s->chunked && s->body_len >= 5 && memcmp(s->body + s->body_len - 4, "\r\n\r\n", 4) == 0) {
