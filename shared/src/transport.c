@@ -288,18 +288,24 @@ static void drain_completions(swarm_transport *t, swarm_time now)
     }
 }
 
-/* Redials links that dropped, once their backoff has passed and while the peer is still ours. */
+/* Redials links that dropped, once their backoff has passed and while the peer is still ours.
+ * An idle link to an address that is no peer (a bootstrap probe, a reply to a sender we could not
+ * take) is forgotten once it has nothing left to do, so such addresses cannot pile up. */
 static void maintain_links(swarm_transport *t, swarm_time now)
 {
     peer_link *l, *tmp;
     HASH_ITER(hh, t->links, l, tmp) {
         if (l->http_only && now.mono >= l->http_only_until)
             l->http_only = false;
-        if (l->state != LINK_IDLE || l->probing || l->http_only || now.mono < l->next_dial)
+        if (l->state != LINK_IDLE || l->probing)
             continue;
-        if (!l->head && !l->ever_open)
+        bool ours = t->node && swarm_peer_table_find(swarm_node_peers(t->node), l->peer_id);
+        if (!ours) {
+            if (!l->head && inflight_to(t, l->peer_id) == 0)
+                link_free(t, l);
             continue;
-        if (!t->node || !swarm_peer_table_find(swarm_node_peers(t->node), l->peer_id))
+        }
+        if (l->http_only || now.mono < l->next_dial || (!l->head && !l->ever_open))
             continue;
         link_dial(t, l);
     }
