@@ -556,6 +556,8 @@ static void send_peer_list(swarm_node *n, const swarm_peer *to, bool hello, int 
     for (swarm_peer *p = swarm_peer_table_first(n->peers); p && list; p = swarm_peer_table_next(p)) {
         if (strcmp(p->id, to->id) == 0 || (to->node_id[0] && strcmp(p->node_id, to->node_id) == 0))
             continue;
+        if (is_loopback_or_any(p->host) && !is_loopback_or_any(to->host))
+            continue; /* "localhost" means the receiver itself over there */
         snprintf(list[k].host, sizeof list[k].host, "%s", p->host);
         list[k].port = p->port;
         snprintf(list[k].node_type, sizeof list[k].node_type, "%s", p->node_type);

@@ -1258,6 +1258,26 @@ static void test_anonymous_senders_rate_limited_by_address(void **state)
     assert_int_equal(res.status, 200);
 }
 
+/* A loopback address means nothing on another host: it is not shared with remote peers. */
+static void test_loopback_peers_not_shared_with_remote_peers(void **state)
+{
+    fixture *f = *state;
+    f->cfg.pex_interval_ms = 1000;
+    start(f);
+    add_known(f, &A, at(0));
+    assert_int_equal(swarm_node_add_peer(f->node, "127.0.0.1", 5000, "VP", SWARM_SOURCE_MANUAL, at(0), NULL),
+                     SWARM_ADD_ADDED);
+    swarm_peer *local = find(f, "127.0.0.1:5000");
+    local->handshaken = true;
+    find(f, A.id)->handshaken = true;
+    clear_sent(f);
+    swarm_node_tick(f->node, at(1000)); /* a PEX round */
+    int to_a = sent_index(f, A.id, SWARM_MSG_PEER_LIST), to_local = sent_index(f, "127.0.0.1:5000", SWARM_MSG_PEER_LIST);
+    assert_true(to_a >= 0 && to_local >= 0);
+    assert_null(strstr(f->sent[to_a].json, "\"127.0.0.1\""));
+    assert_non_null(strstr(f->sent[to_local].json, A.host));
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -1284,6 +1304,7 @@ int main(void)
         T(test_neuroswarm_peer_gets_gossip_only_from_its_contacts),
         T(test_refusals_are_not_failures),
         T(test_anonymous_senders_rate_limited_by_address),
+        T(test_loopback_peers_not_shared_with_remote_peers),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);
