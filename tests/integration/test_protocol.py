@@ -584,6 +584,11 @@ class HostilePeerIsBanned(ProtocolTest):
         self.assertTrue(by_port(b.peers(), fake.port), "B should still list the fake peer")
         self.assertEqual(len(from_a()), sent_after_ban, "A kept sending to the banned peer")
         self.assertNotIn(tx2["id"], [m["json"].get("id") for m in from_a()])
+        # The operator's view, with NeuroSwarm's log prefixes.
+        log = read_text(a.log_path)
+        self.assertIn("[PeerManager] Added peer: %s" % fake_key, log)
+        self.assertIn("[Reputation] %s | banned for" % fake_key, log)
+        self.assertIn("[PeerManager] Removed peer: %s (banned)" % fake_key, log)
 
     def test_ban_expires_and_the_peer_is_accepted_again(self):
         ban_ms = 2500
@@ -894,8 +899,8 @@ class SlowPeerQueueIsBounded(ProtocolTest):
         self.wait(lambda: not by_port(a.peers(), silent.port),
                   "the peer whose queue kept overflowing to be removed")
         log = read_text(a.log_path)
-        self.assertIn("Send queue to %s full" % peer_id, log)
-        self.assertIn("Removed peer: %s" % peer_id, log)
+        self.assertIn("[P2P] Send queue to %s full" % peer_id, log)
+        self.assertIn("[PeerManager] Removed peer: %s" % peer_id, log)
         self.assertEqual(messages(a)["counters"]["peersRemoved"], 1)
         # messageFailure (-2) for each overflow: the score it is remembered with went down.
         self.assertLessEqual(reputation(a)["stats"]["min"], 46)
