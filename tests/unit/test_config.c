@@ -461,6 +461,52 @@ static void test_parse_port(void **state)
     assert_int_equal(swarm_parse_port(NULL, &p), -1);
 }
 
+/* The protocol's intervals, limits and reputation knobs: named defaults, all settable. */
+static void test_protocol_settings(void **state)
+{
+    (void)state;
+    ns_defaults();
+    assert_int_equal(cfg.pex_interval_ms, 30000);
+    assert_int_equal(cfg.ping_interval_ms, 30000);
+    assert_int_equal(cfg.max_failures, 5);
+    assert_int_equal(cfg.inactive_ms, 3600000);
+    assert_int_equal(cfg.seen_cache_size, 1000);
+    assert_int_equal(cfg.seen_ttl_ms, 300000);
+    assert_int_equal(cfg.max_hops, 10);
+    assert_true(cfg.reputation.ban_threshold == 20 && cfg.reputation.decay_per_hour == 0.1);
+    char *envp[] = {"PEX_INTERVAL_MS=200", "PING_INTERVAL_MS=250", "MAX_FAILURES=3", "PEER_INACTIVE_MS=60000",
+                    "SEEN_CACHE_SIZE=50", "SEEN_CACHE_TTL_MS=1000", "MAX_HOPS=4", "SPAM_WINDOW_MS=500",
+                    "SPAM_MAX_MESSAGES=7", "SEND_QUEUE_MAX=9", "REPUTATION_BAN_THRESHOLD=30",
+                    "REPUTATION_BAN_MS=5000", "REPUTATION_DECAY_PER_HOUR=2.5",
+                    "REPUTATION_WEIGHTS=invalidMessage=-20, peerExchange=0", NULL};
+    char *argv[] = {"ns-node", "--seen-cache-size=60", NULL};
+    assert_int_equal(swarm_config_load(&cfg, envp, 2, argv, err, sizeof err, NULL), SWARM_CONFIG_OK);
+    assert_int_equal(cfg.pex_interval_ms, 200);
+    assert_int_equal(cfg.ping_interval_ms, 250);
+    assert_int_equal(cfg.max_failures, 3);
+    assert_int_equal(cfg.inactive_ms, 60000);
+    assert_int_equal(cfg.seen_cache_size, 60); /* the flag wins */
+    assert_int_equal(cfg.seen_ttl_ms, 1000);
+    assert_int_equal(cfg.max_hops, 4);
+    assert_int_equal(cfg.spam_window_ms, 500);
+    assert_int_equal(cfg.spam_max_messages, 7);
+    assert_int_equal(cfg.send_queue_max, 9);
+    assert_true(cfg.reputation.ban_threshold == 30);
+    assert_int_equal(cfg.reputation.ban_ms, 5000);
+    assert_true(cfg.reputation.decay_per_hour == 2.5);
+    assert_true(cfg.reputation.weights[SWARM_REP_INVALID_MESSAGE] == -20);
+    assert_true(cfg.reputation.weights[SWARM_REP_PEER_EXCHANGE] == 0);
+    assert_true(cfg.reputation.weights[SWARM_REP_SPAM_DETECTED] == -10); /* untouched */
+
+    expect_env_error("PEX_INTERVAL_MS", "10", "10");
+    expect_env_error("MAX_HOPS", "-1", "-1");
+    expect_env_error("SEEN_CACHE_SIZE", "0", "0");
+    expect_env_error("REPUTATION_BAN_THRESHOLD", "101", "101");
+    expect_env_error("REPUTATION_DECAY_PER_HOUR", "fast", "fast");
+    expect_env_error("REPUTATION_WEIGHTS", "bogus=1", "bogus=1");
+    expect_env_error("REPUTATION_WEIGHTS", "invalidMessage=x", "invalidMessage=x");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -493,6 +539,7 @@ int main(void)
         cmocka_unit_test(test_valid_node_id),
         cmocka_unit_test(test_valid_host),
         cmocka_unit_test(test_parse_port),
+        cmocka_unit_test(test_protocol_settings),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
