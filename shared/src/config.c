@@ -41,6 +41,14 @@ bool swarm_valid_host(const char *s)
     return all_chars(s, "-._", SWARM_HOST_MAX - 1);
 }
 
+void swarm_type_lower(const char *type, char out[SWARM_TYPE_MAX])
+{
+    size_t i = 0;
+    for (; type[i] && i < SWARM_TYPE_MAX - 1; i++)
+        out[i] = (char)tolower((unsigned char)type[i]);
+    out[i] = 0;
+}
+
 int swarm_parse_port(const char *s, uint16_t *out)
 {
     if (!s || !*s || strlen(s) > 5)
@@ -526,10 +534,7 @@ int swarm_config_load(swarm_config *cfg, char **envp, int argc, char **argv, cha
     }
     if (!cfg->data_dir[0]) {
         char lower[SWARM_TYPE_MAX];
-        size_t i = 0;
-        for (; cfg->node_type[i] && i < sizeof lower - 1; i++)
-            lower[i] = (char)tolower((unsigned char)cfg->node_type[i]);
-        lower[i] = 0;
+        swarm_type_lower(cfg->node_type, lower);
         snprintf(cfg->data_dir, sizeof cfg->data_dir, "data/%s-%u", lower, cfg->port);
     }
     return SWARM_CONFIG_OK;

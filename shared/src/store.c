@@ -117,10 +117,7 @@ int swarm_store_node_id(const char *dir, const char *node_type, char out[SWARM_N
     }
     fclose(ur);
     char lower[SWARM_TYPE_MAX];
-    size_t i = 0;
-    for (; node_type[i] && i < 20; i++)
-        lower[i] = (char)tolower((unsigned char)node_type[i]);
-    lower[i] = 0;
+    swarm_type_lower(node_type, lower);
     snprintf(out, SWARM_NODE_ID_MAX, "%s-%02x%02x%02x%02x%02x%02x", lower, rnd[0], rnd[1], rnd[2],
              rnd[3], rnd[4], rnd[5]);
     char line[SWARM_NODE_ID_MAX + 2];

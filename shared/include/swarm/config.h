@@ -85,6 +85,8 @@ int swarm_bootstrap_parse(const char *text, swarm_bootstrap_entry *out, size_t m
 bool swarm_valid_type(const char *s);    /* [A-Za-z0-9_.-]{1,32} */
 bool swarm_valid_node_id(const char *s); /* [A-Za-z0-9_.:-]{1,64} */
 bool swarm_valid_host(const char *s);    /* hostname, IPv4, or bare IPv6 literal; 1..255 chars */
+/* A node type in lower case, for file and id names ("Gateway" -> "gateway"). */
+void swarm_type_lower(const char *type, char out[SWARM_TYPE_MAX]);
 /* Strict decimal port 1..65535. Returns 0 or -1. */
 int swarm_parse_port(const char *s, uint16_t *out);
 
